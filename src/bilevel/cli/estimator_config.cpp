@@ -1,0 +1,62 @@
+#include "bilevel/cli/estimator_config.hpp"
+
+namespace bilevel {
+namespace {
+
+StepSchedule read_schedule(Config& c, const std::string& prefix, StepSchedule d) {
+  return {c.get_double(prefix + ".step", d.step), c.get_double(prefix + ".decay_power", d.decay_power),
+          c.get_double(prefix + ".decay_offset", d.decay_offset)};
+}
+
+Sampling read_sampling(Config& c, const std::string& key, Sampling d) {
+  const auto s = c.get_choice(key, to_string(d), {"without_replacement", "with_replacement"});
+  return s == "with_replacement" ? Sampling::kWithReplacement : Sampling::kWithoutReplacement;
+}
+
+int read_count(Config& c, const std::string& key, int d, int min) {
+  const auto v = c.get_int(key, d);
+  if (v < min || v > 100'000'000) c.fail(key, "must be between " + std::to_string(min) + " and 1e8, got " + std::to_string(v));
+  return static_cast<int>(v);
+}
+
+Index read_batch(Config& c, const std::string& key, Index d) {
+  const auto v = c.get_int(key, d);
+  if (v < 0) c.fail(key, "must be >= 0 (0 = full batch), got " + std::to_string(v));
+  return static_cast<Index>(v);
+}
+
+}  // namespace
+
+EstimatorOptions read_estimator_options(Config& c, const std::string& p) {
+  const EstimatorOptions d;
+  EstimatorOptions o;
+  o.ll.iterations = read_count(c, p + ".ll.iterations", d.ll.iterations, 1);
+  o.ll.step = read_schedule(c, p + ".ll", d.ll.step);
+  o.ll.batch_size = read_batch(c, p + ".ll.batch_size", d.ll.batch_size);
+  o.ll.sampling = read_sampling(c, p + ".ll.sampling", d.ll.sampling);
+  o.ll.warm_start = c.get_bool(p + ".ll.warm_start", d.ll.warm_start);
+  o.ll.warm_start_schedule = c.get_bool(p + ".ll.warm_start_schedule", d.ll.warm_start_schedule);
+
+  const auto method = c.get_choice(p + ".ls.method", to_string(d.ls.method), {"fixed_point", "cg", "neumann", "reverse"});
+  o.ls.method = method == "cg"        ? LinearSystemMethod::kConjugateGradient
+                : method == "neumann" ? LinearSystemMethod::kNeumann
+                : method == "reverse" ? LinearSystemMethod::kReverseMode
+                                      : LinearSystemMethod::kFixedPoint;
+  o.ls.iterations = read_count(c, p + ".ls.iterations", d.ls.iterations, 0);
+  o.ls.step = read_schedule(c, p + ".ls", d.ls.step);
+  o.ls.batch_size = read_batch(c, p + ".ls.batch_size", d.ls.batch_size);
+  o.ls.sampling = read_sampling(c, p + ".ls.sampling", d.ls.sampling);
+  const auto start = c.get_choice(p + ".ls.start", to_string(d.ls.start), {"zero", "outer_gradient"});
+  o.ls.start = start == "zero" ? LinearSystemStart::kZero : LinearSystemStart::kOuterGradient;
+  o.ls.warm_start = c.get_bool(p + ".ls.warm_start", d.ls.warm_start);
+  o.ls.resample_outer_gradient = c.get_bool(p + ".ls.resample_outer_gradient", d.ls.resample_outer_gradient);
+  o.ls.tolerance = c.get_double(p + ".ls.tolerance", d.ls.tolerance);
+
+  o.outer_batch_size = read_batch(c, p + ".outer_batch_size", d.outer_batch_size);
+  o.outer_sampling = read_sampling(c, p + ".outer_sampling", d.outer_sampling);
+  o.cross_batch_size = read_batch(c, p + ".cross_batch_size", d.cross_batch_size);
+  o.cross_sampling = read_sampling(c, p + ".cross_sampling", d.cross_sampling);
+  return o;
+}
+
+}  // namespace bilevel

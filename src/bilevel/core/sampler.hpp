@@ -1,0 +1,76 @@
+#pragma once
+// Minibatch samplers over a population of examples (or an unbounded stream of samples).
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "bilevel/core/error.hpp"
+#include "bilevel/core/rng.hpp"
+#include "bilevel/core/types.hpp"
+
+namespace bilevel {
+
+// Population size 0 means an unbounded stream: every draw is a fresh random 64-bit sample id.
+inline constexpr Index kUnboundedPopulation = 0;
+
+enum class Sampling {
+  kWithoutReplacement,  // distinct ids inside one minibatch (minibatches are independent)
+  kWithReplacement,     // i.i.d. uniform ids
+};
+
+// Draws minibatches of `batch_size` ids from [0, population). A batch as large as the population is
+// the full batch: ids 0..n-1 in order, and no randomness is consumed, so deterministic runs do not
+// depend on the seed. The returned span stays valid until the next draw.
+class MinibatchSampler {
+ public:
+  MinibatchSampler() = default;
+  MinibatchSampler(Index population, Index batch_size, Sampling sampling = Sampling::kWithoutReplacement)
+      : population_(population), batch_size_(batch_size), sampling_(sampling) {
+    if (batch_size <= 0) throw InvalidOptions("minibatch size must be positive, got " + std::to_string(batch_size));
+    if (population < 0) throw InvalidOptions("population size must be >= 0");
+    if (population != kUnboundedPopulation && sampling == Sampling::kWithoutReplacement &&
+        batch_size > population)
+      throw InvalidOptions("minibatch size " + std::to_string(batch_size) + " exceeds the " +
+                           std::to_string(population) + " examples available (sampling without replacement)");
+    ids_.resize(static_cast<std::size_t>(batch_size));
+    if (is_full_batch()) {
+      std::iota(ids_.begin(), ids_.end(), SampleId{0});
+    } else if (population != kUnboundedPopulation && sampling == Sampling::kWithoutReplacement) {
+      permutation_.resize(static_cast<std::size_t>(population));
+      std::iota(permutation_.begin(), permutation_.end(), SampleId{0});
+    }
+  }
+
+  Index population() const { return population_; }
+  Index batch_size() const { return batch_size_; }
+  bool is_full_batch() const { return population_ != kUnboundedPopulation && batch_size_ == population_; }
+
+  Batch draw(Rng& rng) {
+    if (is_full_batch()) return ids_;
+    const auto b = static_cast<std::size_t>(batch_size_);
+    if (population_ == kUnboundedPopulation) {
+      for (auto& id : ids_) id = rng();
+    } else if (sampling_ == Sampling::kWithReplacement) {
+      for (auto& id : ids_) id = rng.below(static_cast<std::uint64_t>(population_));
+    } else {
+      // Partial Fisher-Yates on a persistent permutation: O(b) per draw, and the first b entries are
+      // a uniform b-subset whatever order earlier draws left the array in.
+      const auto n = permutation_.size();
+      for (std::size_t i = 0; i < b; ++i) {
+        const auto j = i + static_cast<std::size_t>(rng.below(n - i));
+        std::swap(permutation_[i], permutation_[j]);
+        ids_[i] = permutation_[i];
+      }
+    }
+    return ids_;
+  }
+
+ private:
+  Index population_ = kUnboundedPopulation;
+  Index batch_size_ = 1;
+  Sampling sampling_ = Sampling::kWithoutReplacement;
+  std::vector<SampleId> ids_;
+  std::vector<SampleId> permutation_;
+};
+
+}  // namespace bilevel

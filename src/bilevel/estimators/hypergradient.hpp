@@ -1,0 +1,273 @@
+#pragma once
+// The one hypergradient estimator of bilevel (see options.hpp for the algorithm and its options).
+// Every published method (BSGM/SID, stocBiO, AmIGO, ALSET, AID-BiO, ITD-BiO, ...) is a setting of
+// EstimatorOptions driving this class; none has a copy of its own.
+//
+// Sign convention: v approximates +(I - d_w Phi^T)^{-1} grad_w E, so grad f = grad_lambda E + d_lambda Phi^T v.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bilevel/core/counters.hpp"
+#include "bilevel/core/error.hpp"
+#include "bilevel/core/rng.hpp"
+#include "bilevel/core/sampler.hpp"
+#include "bilevel/estimators/options.hpp"
+#include "bilevel/estimators/state.hpp"
+#include "bilevel/problems/counted_oracle.hpp"
+#include "bilevel/problems/problem.hpp"
+
+namespace bilevel {
+
+// The named random streams of the estimator, one per step of SID, so the draws of each step are
+// independent of the others and of how many iterations the other steps take.
+struct EstimatorStreams {
+  explicit EstimatorStreams(const RandomStreams& s)
+      : ll(s.stream("estimator/ll")), ls(s.stream("estimator/ls")), outer(s.stream("estimator/outer")),
+        cross(s.stream("estimator/cross")) {}
+  explicit EstimatorStreams(std::uint64_t seed) : EstimatorStreams(RandomStreams(seed)) {}
+  Rng ll, ls, outer, cross;
+};
+
+template <class S>
+struct HypergradientResult {
+  Vector<S> hypergradient;  // h, the estimate of grad f(lambda)
+  Vector<S> w;              // w_t, the lower-level solution used
+  Vector<S> v;              // v_k, the linear-system solution (reverse mode: the adjoint at w_0)
+  S outer_value = 0;        // E-hat(w_t, lambda, xi) on the outer minibatch
+  OracleCounts spent;       // what this call cost
+};
+
+template <BilevelProblem P>
+class HypergradientEstimator {
+ public:
+  using S = typename P::Scalar;
+
+  HypergradientEstimator(const P& problem, EstimatorOptions options) : p_(problem), o_(std::move(options)) {
+    o_.validate(p_.ll_population(), p_.ul_population(), p_.jacobian_w_symmetric());
+    const Index d = p_.dim_w(), m = p_.dim_lambda();
+    ll_sampler_ = make_sampler(p_.ll_population(), o_.ll.batch_size, o_.ll.sampling);
+    outer_sampler_ = make_sampler(p_.ul_population(), o_.outer_batch_size, o_.outer_sampling);
+    if (!reverse_mode()) {
+      ls_sampler_ = make_sampler(p_.ll_population(), o_.ls.batch_size, o_.ls.sampling);
+      cross_sampler_ = make_sampler(p_.ll_population(), o_.cross_batch_size, o_.cross_sampling);
+    }
+    w0_ = Vector<S>::Zero(d);
+    // All buffers are allocated here, so compute() allocates nothing.
+    r_.hypergradient.resize(m);
+    r_.w.resize(d);
+    r_.v.resize(d);
+    tmp_w_.resize(d);
+    tmp_w2_.resize(d);
+    tmp_w3_.resize(d);
+    g_w_.resize(d);
+    tmp_lambda_.resize(m);
+    if (reverse_mode()) {
+      trajectory_.resize(d, o_.ll.iterations);
+      trajectory_ids_.resize(static_cast<std::size_t>(o_.ll.iterations) *
+                             static_cast<std::size_t>(ll_sampler_.batch_size()));
+      trajectory_steps_.resize(static_cast<std::size_t>(o_.ll.iterations));
+    }
+  }
+
+  const EstimatorOptions& options() const { return o_; }
+  const P& problem() const { return p_; }
+
+  // The lower level's cold start point (zero unless set).
+  void set_ll_initial_point(const Vector<S>& w0) {
+    if (w0.size() != p_.dim_w())
+      throw InvalidOptions(fmt::format("initial lower-level point has size {}, the problem's w has {}", w0.size(), p_.dim_w()));
+    w0_ = w0;
+  }
+
+  // Memory of the stored LL trajectory (reverse mode only): t vectors of dim_w plus their sample ids.
+  std::size_t trajectory_bytes() const {
+    return sizeof(S) * static_cast<std::size_t>(trajectory_.size()) + sizeof(SampleId) * trajectory_ids_.size();
+  }
+
+  // Estimates grad f(lambda). Reads and updates `state` for the warm starts that the options switch on;
+  // draws from `streams`; adds what it spends to `counts`. The result stays valid until the next call.
+  const HypergradientResult<S>& compute(ConstVectorRef<S> lambda, EstimatorState<S>& state, EstimatorStreams& streams,
+                                        OracleCounts& counts) {
+    if (lambda.size() != p_.dim_lambda())
+      throw InvalidOptions(fmt::format("lambda has size {}, the problem expects {}", lambda.size(), p_.dim_lambda()));
+    OracleCounts spent;
+    CountedOracle<P> oracle(p_, spent);
+
+    solve_lower_level(oracle, lambda, state, streams.ll);
+    const Batch xi = oracle.draw_ul(outer_sampler_, streams.outer);
+    r_.outer_value = oracle.outer(r_.w, lambda, xi, &g_w_, &r_.hypergradient);  // h = grad_lambda E for now
+    require_finite(g_w_, "the outer gradient grad_w E at the lower-level solution");
+
+    if (reverse_mode()) {
+      backpropagate_trajectory(oracle, lambda);
+    } else {
+      solve_linear_system(oracle, lambda, state, streams);
+      const Batch cross = oracle.draw_ll(cross_sampler_, streams.cross);
+      oracle.map_vjp_lambda(r_.w, lambda, r_.v, cross, tmp_lambda_);
+      r_.hypergradient += tmp_lambda_;
+      state.v = r_.v;
+    }
+    require_finite(r_.hypergradient, "the hypergradient");
+    state.w = r_.w;
+    state.ll_steps += o_.ll.iterations;
+    r_.spent = spent;
+    counts += spent;
+    return r_;
+  }
+
+ private:
+  bool reverse_mode() const { return o_.ls.method == LinearSystemMethod::kReverseMode; }
+
+  static MinibatchSampler make_sampler(Index population, Index batch, Sampling sampling) {
+    return MinibatchSampler(population, batch == 0 ? population : batch, sampling);
+  }
+
+  template <class V>
+  static void require_finite(const V& x, const char* what, int iteration = -1) {
+    if (x.allFinite()) return;
+    throw NumericalError(fmt::format(
+        "{} became NaN or Inf{}; the lower-level map may not be a contraction at these settings: "
+        "try a smaller step size",
+        what, iteration >= 0 ? fmt::format(" at iteration {}", iteration) : std::string()));
+  }
+
+  // w <- (1 - eta_i) w + eta_i Phi-hat(w, lambda, zeta_i), i = 0..t-1.
+  void solve_lower_level(CountedOracle<P>& oracle, ConstVectorRef<S> lambda, EstimatorState<S>& state, Rng& rng) {
+    const auto& ll = o_.ll;
+    if (ll.warm_start && state.w.size() == p_.dim_w()) {
+      r_.w = state.w;
+    } else {
+      r_.w = w0_;
+    }
+    const std::int64_t first = ll.warm_start_schedule ? state.ll_steps : 0;
+    const auto b = static_cast<std::size_t>(ll_sampler_.batch_size());
+    for (int i = 0; i < ll.iterations; ++i) {
+      const Batch zeta = oracle.draw_ll(ll_sampler_, rng);
+      const S eta = static_cast<S>(ll.step.at(first + i));
+      if (reverse_mode()) {  // keep what backpropagation needs: w_i, zeta_i and eta_i
+        trajectory_.col(i) = r_.w;
+        std::copy(zeta.begin(), zeta.end(), trajectory_ids_.begin() + static_cast<std::ptrdiff_t>(i * b));
+        trajectory_steps_[static_cast<std::size_t>(i)] = eta;
+      }
+      oracle.map(r_.w, lambda, zeta, tmp_w_);
+      r_.w = (S(1) - eta) * r_.w + eta * tmp_w_;
+    }
+    require_finite(r_.w, "the lower-level iterate w", ll.iterations);
+  }
+
+  void solve_linear_system(CountedOracle<P>& oracle, ConstVectorRef<S> lambda, EstimatorState<S>& state,
+                           EstimatorStreams& streams) {
+    const auto& ls = o_.ls;
+    // v_0
+    if (ls.warm_start && state.v.size() == p_.dim_w()) {
+      r_.v = state.v;
+    } else if (ls.start == LinearSystemStart::kOuterGradient) {
+      r_.v = g_w_;
+    } else {
+      r_.v.setZero();
+    }
+    switch (ls.method) {
+      case LinearSystemMethod::kFixedPoint: fixed_point(oracle, lambda, streams); break;
+      case LinearSystemMethod::kConjugateGradient: conjugate_gradient(oracle, lambda, streams.ls); break;
+      case LinearSystemMethod::kNeumann: neumann(oracle, lambda, streams.ls); break;
+      case LinearSystemMethod::kReverseMode: break;  // handled by backpropagate_trajectory
+    }
+    require_finite(r_.v, "the linear-system solution v");
+  }
+
+  // v <- (1 - eta_j) v + eta_j (d_w Phi-hat(w, lambda, zeta-hat_j)^T v + g), a fresh minibatch per step.
+  void fixed_point(CountedOracle<P>& oracle, ConstVectorRef<S> lambda, EstimatorStreams& streams) {
+    const auto& ls = o_.ls;
+    for (int j = 0; j < ls.iterations; ++j) {
+      const Batch zeta = oracle.draw_ll(ls_sampler_, streams.ls);
+      oracle.map_vjp_w(r_.w, lambda, r_.v, zeta, tmp_w_);
+      const S eta = static_cast<S>(ls.step.at(j));
+      if (ls.resample_outer_gradient) {
+        const Batch xi = oracle.draw_ul(outer_sampler_, streams.outer);
+        oracle.outer(r_.w, lambda, xi, &tmp_w2_, nullptr);
+        r_.v = (S(1) - eta) * r_.v + eta * (tmp_w_ + tmp_w2_);
+      } else {
+        r_.v = (S(1) - eta) * r_.v + eta * (tmp_w_ + g_w_);
+      }
+    }
+  }
+
+  // Truncated Neumann series v = eta sum_{q=0..k} (I - eta A)^q g, A = I - d_w Phi^T, each power with a
+  // fresh minibatch. (I - eta A) p = (1 - eta) p + eta d_w Phi^T p.
+  void neumann(CountedOracle<P>& oracle, ConstVectorRef<S> lambda, Rng& rng) {
+    const S eta = static_cast<S>(o_.ls.step.step);
+    tmp_w2_ = g_w_;  // p_0
+    r_.v = g_w_;     // running sum
+    for (int q = 1; q <= o_.ls.iterations; ++q) {
+      const Batch zeta = oracle.draw_ll(ls_sampler_, rng);
+      oracle.map_vjp_w(r_.w, lambda, tmp_w2_, zeta, tmp_w_);
+      tmp_w2_ = (S(1) - eta) * tmp_w2_ + eta * tmp_w_;
+      r_.v += tmp_w2_;
+    }
+    r_.v *= eta;
+  }
+
+  // Conjugate gradient on A v = g, A = I - d_w Phi^T (symmetric positive definite for a contraction with
+  // symmetric Jacobian). CG needs a fixed operator, so one minibatch serves every step.
+  void conjugate_gradient(CountedOracle<P>& oracle, ConstVectorRef<S> lambda, Rng& rng) {
+    const Batch zeta = oracle.draw_ll(ls_sampler_, rng);
+    auto apply_a = [&](const Vector<S>& x, Vector<S>& out) {
+      oracle.map_vjp_w(r_.w, lambda, x, zeta, out);
+      out = x - out;
+    };
+    Vector<S>& residual = tmp_w2_;
+    Vector<S>& direction = tmp_w3_;
+    if (r_.v.isZero(0)) {
+      residual = g_w_;
+    } else {
+      apply_a(r_.v, tmp_w_);
+      residual = g_w_ - tmp_w_;
+    }
+    direction = residual;
+    S rs = residual.squaredNorm();
+    const S stop = static_cast<S>(o_.ls.tolerance) * g_w_.norm();
+    for (int j = 0; j < o_.ls.iterations && std::sqrt(rs) > stop; ++j) {
+      apply_a(direction, tmp_w_);
+      const S curvature = direction.dot(tmp_w_);
+      if (!(curvature > 0)) break;  // exact solution reached (or A not positive definite on this batch)
+      const S alpha = rs / curvature;
+      r_.v += alpha * direction;
+      residual -= alpha * tmp_w_;
+      const S rs_next = residual.squaredNorm();
+      direction = residual + (rs_next / rs) * direction;
+      rs = rs_next;
+    }
+  }
+
+  // ITD: reverse-mode differentiation of lambda -> E-hat(w_t(lambda), lambda) through the stored
+  // trajectory, with w_{i+1} = (1 - eta_i) w_i + eta_i Phi-hat(w_i, lambda, zeta_i) and w_0 held fixed.
+  void backpropagate_trajectory(CountedOracle<P>& oracle, ConstVectorRef<S> lambda) {
+    const auto b = static_cast<std::size_t>(ll_sampler_.batch_size());
+    Vector<S>& adjoint = r_.v;
+    adjoint = g_w_;
+    for (int i = o_.ll.iterations - 1; i >= 0; --i) {
+      const Batch zeta(trajectory_ids_.data() + static_cast<std::size_t>(i) * b, b);
+      const S eta = trajectory_steps_[static_cast<std::size_t>(i)];
+      oracle.map_vjp_lambda(trajectory_.col(i), lambda, adjoint, zeta, tmp_lambda_);
+      r_.hypergradient += eta * tmp_lambda_;
+      oracle.map_vjp_w(trajectory_.col(i), lambda, adjoint, zeta, tmp_w_);
+      adjoint = (S(1) - eta) * adjoint + eta * tmp_w_;
+    }
+  }
+
+  const P& p_;
+  EstimatorOptions o_;
+  MinibatchSampler ll_sampler_, ls_sampler_, outer_sampler_, cross_sampler_;
+  Vector<S> w0_;
+  HypergradientResult<S> r_;
+  Vector<S> tmp_w_, tmp_w2_, tmp_w3_, g_w_, tmp_lambda_;
+  Matrix<S> trajectory_;                 // column i = w_i (reverse mode)
+  std::vector<SampleId> trajectory_ids_;  // zeta_i, batch_size ids per step
+  std::vector<S> trajectory_steps_;      // eta_i
+};
+
+}  // namespace bilevel

@@ -1,0 +1,62 @@
+#pragma once
+// The problem concept: everything an estimator may ask of a bilevel problem (DESIGN.md section 1).
+//
+//   min_{lambda in Lambda} f(lambda) = E_xi[ E-hat(w(lambda), lambda, xi) ]
+//   w(lambda) = Phi(w(lambda), lambda),  Phi(w, lambda) = E_zeta[ Phi-hat(w, lambda, zeta) ]
+//
+// Every oracle takes a minibatch of sample ids and returns the average over it. Oracles are pure
+// functions of their arguments: the same (w, lambda, batch) always gives the same result, which is
+// what makes finite-difference checks and reverse-mode replay through a stored trajectory exact.
+//
+// Problems know math, not algorithms: they never draw samples, count calls or hold solver state.
+#include <concepts>
+
+#include "bilevel/core/constraints.hpp"
+#include "bilevel/core/types.hpp"
+
+namespace bilevel {
+
+template <class P>
+concept BilevelProblem =
+    std::floating_point<typename P::Scalar> &&
+    requires(const P& p, ConstVectorRef<typename P::Scalar> x, VectorRef<typename P::Scalar> out, Batch b,
+             Vector<typename P::Scalar>* g) {
+      { p.dim_w() } -> std::convertible_to<Index>;
+      { p.dim_lambda() } -> std::convertible_to<Index>;
+      // Number of examples behind zeta (lower level) and xi (upper level); 0 = unbounded stream.
+      { p.ll_population() } -> std::convertible_to<Index>;
+      { p.ul_population() } -> std::convertible_to<Index>;
+      // out = Phi-hat(w, lambda, batch)
+      p.map(x, x, b, out);
+      // out = d_w Phi-hat(w, lambda, batch)^T u          (size dim_w)
+      p.map_vjp_w(x, x, x, b, out);
+      // out = d_lambda Phi-hat(w, lambda, batch)^T u     (size dim_lambda)
+      p.map_vjp_lambda(x, x, x, b, out);
+      // returns E-hat(w, lambda, batch); fills grad_w / grad_lambda when not null (one backward pass)
+      { p.outer(x, x, b, g, g) } -> std::convertible_to<typename P::Scalar>;
+      // Lambda and its projection
+      { p.constraint() } -> std::convertible_to<const ConstraintSet<typename P::Scalar>&>;
+      // Whether d_w Phi is symmetric (so conjugate gradient applies to the linear system)
+      { p.jacobian_w_symmetric() } -> std::convertible_to<bool>;
+    };
+
+// A lower level given as a minimisation, w(lambda) = argmin_w g(w, lambda), g strongly convex in w.
+// MinimizationAdapter turns it into the fixed-point form Phi = w - gamma grad_w g.
+template <class P>
+concept MinimizationProblem =
+    std::floating_point<typename P::Scalar> &&
+    requires(const P& p, ConstVectorRef<typename P::Scalar> x, VectorRef<typename P::Scalar> out, Batch b,
+             Vector<typename P::Scalar>* g) {
+      { p.dim_w() } -> std::convertible_to<Index>;
+      { p.dim_lambda() } -> std::convertible_to<Index>;
+      { p.ll_population() } -> std::convertible_to<Index>;
+      { p.ul_population() } -> std::convertible_to<Index>;
+      { p.ll_value(x, x, b) } -> std::convertible_to<typename P::Scalar>;  // g-hat(w, lambda, batch)
+      p.ll_grad(x, x, b, out);                                              // grad_w g-hat
+      p.ll_hvp(x, x, x, b, out);                 // d2_ww g-hat u           (size dim_w)
+      p.ll_mixed_vjp(x, x, x, b, out);           // d2_{lambda w} g-hat u   (size dim_lambda)
+      { p.outer(x, x, b, g, g) } -> std::convertible_to<typename P::Scalar>;
+      { p.constraint() } -> std::convertible_to<const ConstraintSet<typename P::Scalar>&>;
+    };
+
+}  // namespace bilevel

@@ -1,0 +1,131 @@
+#include "bilevel/core/constraints.hpp"
+
+#include <gtest/gtest.h>
+
+#include <Eigen/SVD>
+#include <memory>
+
+#include "bilevel/core/rng.hpp"
+
+namespace bilevel {
+namespace {
+
+Vector<double> gaussian(Rng& r, Index n, double scale) {
+  Vector<double> x(n);
+  for (Index i = 0; i < n; ++i) x(i) = scale * r.normal();
+  return x;
+}
+
+// The properties that define the Euclidean projection onto a closed convex set C, checked on random
+// points: P(x) is in C, P(P(x)) = P(x), and (x - P(x))^T (y - P(x)) <= 0 for every y in C (which is
+// equivalent to P(x) being the nearest point); the last is checked on many feasible y.
+void check_projection(const ConstraintSet<double>& set, Index n, double scale) {
+  Rng r(42);
+  for (int trial = 0; trial < 50; ++trial) {
+    const Vector<double> x = gaussian(r, n, scale);
+    Vector<double> p = x;
+    set.project(p);
+    ASSERT_TRUE(set.contains(p, 1e-9)) << set.describe();
+    Vector<double> pp = p;
+    set.project(pp);
+    ASSERT_LE((pp - p).norm(), 1e-9 * (1 + p.norm())) << "not idempotent: " << set.describe();
+    for (int k = 0; k < 20; ++k) {
+      Vector<double> y = gaussian(r, n, scale);
+      set.project(y);  // a feasible point
+      ASSERT_LE((x - p).dot(y - p), 1e-9 * (1 + x.squaredNorm())) << set.describe();
+      ASSERT_LE((x - p).norm(), (x - y).norm() + 1e-9) << set.describe();
+    }
+  }
+}
+
+TEST(Constraints, UnconstrainedIsIdentity) {
+  Unconstrained<double> set;
+  Vector<double> x = Vector<double>::LinSpaced(5, -3, 3), y = x;
+  set.project(y);
+  EXPECT_EQ(x, y);
+  check_projection(set, 5, 3.0);
+}
+
+TEST(Constraints, BoxClampsAndIsAProjection) {
+  Box<double> set(-1.0, 2.0);
+  Vector<double> x(3);
+  x << -5, 0.5, 7;
+  set.project(x);
+  EXPECT_DOUBLE_EQ(x(0), -1);
+  EXPECT_DOUBLE_EQ(x(1), 0.5);
+  EXPECT_DOUBLE_EQ(x(2), 2);
+  check_projection(set, 6, 3.0);
+  Vector<double> lo = Vector<double>::Constant(4, -0.5), hi = Vector<double>::LinSpaced(4, 0.0, 3.0);
+  check_projection(Box<double>(lo, hi), 4, 3.0);
+  EXPECT_THROW(Box<double>(1.0, 0.0), InvalidOptions);
+}
+
+TEST(Constraints, NonNegativeOrthant) { check_projection(NonNegative<double>(), 7, 2.0); }
+
+TEST(Constraints, LInfBallAroundACentre) {
+  Vector<double> c = Vector<double>::LinSpaced(5, -1, 1);
+  LInfBall<double> set(0.3, c);
+  Vector<double> x = c + Vector<double>::Constant(5, 1.0);
+  set.project(x);
+  EXPECT_NEAR((x - c).maxCoeff(), 0.3, 1e-15);
+  check_projection(set, 5, 2.0);
+  check_projection(LInfBall<double>(0.5), 5, 2.0);
+  EXPECT_THROW(LInfBall<double>(0.0), InvalidOptions);
+}
+
+TEST(Constraints, L2BallScalesOntoTheSphere) {
+  L2Ball<double> set(2.0);
+  Vector<double> x(2);
+  x << 3, 4;
+  set.project(x);
+  EXPECT_NEAR(x(0), 1.2, 1e-15);
+  EXPECT_NEAR(x(1), 1.6, 1e-15);
+  check_projection(set, 6, 2.0);
+  check_projection(L2Ball<double>(0.5, Vector<double>::Ones(6)), 6, 2.0);
+  EXPECT_THROW(L2Ball<double>(-1.0), InvalidOptions);
+}
+
+TEST(Constraints, SpectralNormBallClipsSingularValues) {
+  // diag(3, 0.5, 2) -> diag(1, 0.5, 1): the closed form for a diagonal matrix.
+  SpectralNormBall<double> set(3, 3, 1.0);
+  Matrix<double> a = Matrix<double>::Zero(3, 3);
+  a.diagonal() << 3, 0.5, 2;
+  Vector<double> x = Eigen::Map<Vector<double>>(a.data(), 9);
+  set.project(x);
+  Matrix<double> expected = Matrix<double>::Zero(3, 3);
+  expected.diagonal() << 1, 0.5, 1;
+  EXPECT_LE((Eigen::Map<Matrix<double>>(x.data(), 3, 3) - expected).norm(), 1e-12);
+  check_projection(set, 9, 1.0);
+  check_projection(SpectralNormBall<double>(4, 2, 0.5), 8, 1.0);  // rectangular
+  Vector<double> wrong_size = Vector<double>::Zero(8);
+  EXPECT_THROW(set.project(wrong_size), InvalidOptions);
+}
+
+TEST(Constraints, BlockProductProjectsEachBlockAndLeavesTheRestFree) {
+  BlockProduct<double> set({{0, 4, std::make_shared<SpectralNormBall<double>>(2, 2, 0.5)},
+                            {6, 3, std::make_shared<Box<double>>(-1.0, 1.0)}});
+  Vector<double> x = Vector<double>::Constant(10, 5.0);
+  set.project(x);
+  EXPECT_DOUBLE_EQ(x(4), 5.0);  // free coordinates untouched
+  EXPECT_DOUBLE_EQ(x(5), 5.0);
+  EXPECT_DOUBLE_EQ(x(9), 5.0);
+  EXPECT_DOUBLE_EQ(x(7), 1.0);
+  check_projection(set, 10, 2.0);
+  EXPECT_THROW(BlockProduct<double>({{0, 4, std::make_shared<NonNegative<double>>()},
+                                     {3, 2, std::make_shared<NonNegative<double>>()}}),
+               InvalidOptions);
+}
+
+TEST(Constraints, FloatProjectionAgreesWithDouble) {
+  SpectralNormBall<float> fset(3, 3, 0.5f);
+  SpectralNormBall<double> dset(3, 3, 0.5);
+  Rng r(1);
+  Vector<double> x = gaussian(r, 9, 1.0);
+  Vector<float> xf = x.cast<float>();
+  dset.project(x);
+  fset.project(xf);
+  EXPECT_LE((xf.cast<double>() - x).norm(), 1e-5);
+}
+
+}  // namespace
+}  // namespace bilevel
