@@ -6,7 +6,7 @@
 #include <sstream>
 #include <string>
 
-#include "bilevel/cli/estimator_config.hpp"
+#include "bilevel/cli/options_config.hpp"
 
 namespace bilevel {
 namespace {

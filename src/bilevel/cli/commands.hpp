@@ -10,4 +10,13 @@ namespace bilevel {
 // bilevel hypergrad CONFIG [key=value ...]: one JSON object on `out` (see docs/cli.md).
 int hypergrad_command(const std::string& config_path, const std::vector<std::string>& overrides, std::ostream& out);
 
+// bilevel run CONFIG [key=value ...] [--out DIR]: runs the outer loop and writes DIR/config.toml (the
+// resolved config), DIR/metrics.jsonl (one JSON object per checkpoint) and DIR/summary.json; prints a
+// short human summary on `out`. An empty out_dir picks runs/<config name>-<date>-<time>.
+int run_command(const std::string& config_path, const std::vector<std::string>& overrides, std::string out_dir,
+                std::ostream& out);
+
+// bilevel list: the problems, linear-system methods and datasets this build knows.
+int list_command(std::ostream& out);
+
 }  // namespace bilevel

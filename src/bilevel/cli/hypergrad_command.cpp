@@ -6,7 +6,7 @@
 
 #include "bilevel/cli/commands.hpp"
 #include "bilevel/cli/config.hpp"
-#include "bilevel/cli/estimator_config.hpp"
+#include "bilevel/cli/options_config.hpp"
 #include "bilevel/cli/json_output.hpp"
 #include "bilevel/cli/problem_factory.hpp"
 #include "bilevel/estimators/hypergradient.hpp"

@@ -4,6 +4,7 @@
 
 #include "bilevel/core/counters.hpp"
 #include "bilevel/core/types.hpp"
+#include "bilevel/methods/callbacks.hpp"
 
 namespace bilevel {
 
@@ -24,6 +25,23 @@ nlohmann::ordered_json to_json(const Eigen::MatrixBase<Derived>& v) {
   nlohmann::ordered_json a = nlohmann::ordered_json::array();
   for (Index i = 0; i < v.size(); ++i) a.push_back(static_cast<double>(v(i)));
   return a;
+}
+
+// One line of metrics.jsonl.
+template <class S>
+nlohmann::ordered_json to_json(const Checkpoint<S>& c) {
+  return {{"iteration", c.iteration},
+          {"seconds", c.seconds},
+          {"objective", c.evaluation.objective},
+          {"gradient_norm", c.evaluation.gradient_norm},
+          {"prox_gradient_norm", c.evaluation.prox_gradient_norm},
+          {"estimate_norm", c.estimate_norm},
+          {"step", c.step},
+          {"samples", c.counts.samples()},
+          {"counts", to_json(c.counts)},
+          {"evaluation_counts", to_json(c.evaluation_counts)},
+          {"evaluation_exact", c.evaluation.exact},
+          {"warm_start_bytes", c.warm_start_bytes}};
 }
 
 }  // namespace bilevel

@@ -20,6 +20,14 @@ int main(int argc, char** argv) {
   hypergrad->add_option("config", config, "TOML config file (see examples/)")->required();
   hypergrad->add_option("overrides", overrides, "Overrides of config keys: dotted.key=value");
 
+  std::string out_dir;
+  auto* run = app.add_subcommand("run", "Run the outer loop; writes config.toml, metrics.jsonl and summary.json");
+  run->add_option("config", config, "TOML config file (see examples/)")->required();
+  run->add_option("overrides", overrides, "Overrides of config keys: dotted.key=value");
+  run->add_option("--out", out_dir, "Output directory (default: runs/<config>-<date>-<time>)");
+
+  auto* list = app.add_subcommand("list", "List the problems, methods and datasets this build knows");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -28,6 +36,8 @@ int main(int argc, char** argv) {
   }
   try {
     if (*hypergrad) return bilevel::hypergrad_command(config, overrides, std::cout);
+    if (*run) return bilevel::run_command(config, overrides, out_dir, std::cout);
+    if (*list) return bilevel::list_command(std::cout);
   } catch (const bilevel::NumericalError& e) {
     std::cerr << "bilevel: numerical failure: " << e.what() << '\n';
     return 3;

@@ -35,6 +35,16 @@ struct OracleCounts {
     example_evals += o.example_evals;
     return *this;
   }
+  friend OracleCounts operator-(OracleCounts a, const OracleCounts& b) {
+    a.samples_ll -= b.samples_ll;
+    a.samples_ul -= b.samples_ul;
+    a.map_evals -= b.map_evals;
+    a.outer_evals -= b.outer_evals;
+    a.jacobian_w_products -= b.jacobian_w_products;
+    a.jacobian_lambda_products -= b.jacobian_lambda_products;
+    a.example_evals -= b.example_evals;
+    return a;
+  }
   friend bool operator==(const OracleCounts&, const OracleCounts&) = default;
 };
 

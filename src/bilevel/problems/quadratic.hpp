@@ -2,7 +2,10 @@
 // Synthetic quadratic bilevel problems with closed-form w(lambda), f(lambda) and grad f(lambda): the
 // ground truth against which every estimator is tested.
 //
-// Upper level (both forms):  E(w, lambda) = 1/2 w^T P w + w^T Q lambda + p^T w + mu/2 ||lambda||^2
+// Upper level (both forms):  E(w, lambda) = 1/2 w^T P w + w^T Q lambda + 1/2 lambda^T R lambda + p^T w,
+//                            R = Q^T P^{-1} Q + mu I, so E is jointly convex in (w, lambda) (its Schur
+//                            complement is mu I) and f(lambda) = E(w(lambda), lambda) is mu-strongly
+//                            convex: a unique minimiser, and the outer loop has a known target.
 // Lower level, two forms:
 //   QuadraticMinimization:  g(w, lambda) = 1/2 w^T H w + w^T (K lambda + b),  H symmetric positive definite
 //                           (use with MinimizationAdapter: Phi = w - gamma grad_w g, symmetric Jacobian)
@@ -31,7 +34,7 @@ struct QuadraticOptions {
   double contraction = 0.8;  // q = ||d_w Phi||_2 (minimisation form: 1 - mu/L with gamma = 1/L, L = 1)
   double noise_ll = 0.0;     // standard deviation of the lower-level oracles' noise (0 = deterministic)
   double noise_ul = 0.0;     // standard deviation of the upper-level oracles' noise (0 = deterministic)
-  double outer_reg = 0.1;    // mu, the curvature of E in lambda
+  double outer_reg = 0.1;    // mu, the strong convexity of f
   std::uint64_t seed = 0;    // draws the problem's data and its noise
 
   void validate() const {
@@ -91,11 +94,15 @@ template <class S>
 class QuadraticUpper {
  public:
   QuadraticUpper(const QuadraticOptions& o, Rng& rng, std::uint64_t noise_key)
-      : noise_(o.noise_ul), key_(noise_key), mu_(static_cast<S>(o.outer_reg)) {
+      : noise_(o.noise_ul), key_(noise_key) {
     const Matrix<double> b = detail::gaussian(rng, o.dim_w, o.dim_w, 1.0 / std::sqrt(double(o.dim_w)));
     P_ = (b * b.transpose() + 0.1 * Matrix<double>::Identity(o.dim_w, o.dim_w)).template cast<S>();
     Q_ = detail::gaussian(rng, o.dim_w, o.dim_lambda, 1.0 / std::sqrt(double(o.dim_lambda))).template cast<S>();
     p_ = detail::gaussian(rng, o.dim_w, 1, 1.0).template cast<S>();
+    const Matrix<double> q = Q_.template cast<double>();
+    const Matrix<double> r = q.transpose() * P_.template cast<double>().ldlt().solve(q) +
+                             o.outer_reg * Matrix<double>::Identity(o.dim_lambda, o.dim_lambda);
+    R_ = (0.5 * (r + r.transpose())).template cast<S>();
   }
 
   Index population() const { return noise_ > 0 ? kUnboundedPopulation : 1; }
@@ -128,14 +135,14 @@ class QuadraticUpper {
     const Vector<S> pw = P_ * w;
     const Vector<S> ql = q * lambda;
     if (grad_w) *grad_w = pw + ql + p;
-    if (grad_lambda) *grad_lambda = q.transpose() * w + mu_ * lambda;
-    return S(0.5) * w.dot(pw) + w.dot(ql) + p.dot(w) + S(0.5) * mu_ * lambda.squaredNorm();
+    const Vector<S> rl = R_ * lambda;
+    if (grad_lambda) *grad_lambda = q.transpose() * w + rl;
+    return S(0.5) * w.dot(pw) + w.dot(ql) + p.dot(w) + S(0.5) * lambda.dot(rl);
   }
 
   double noise_;
   std::uint64_t key_;
-  S mu_;
-  Matrix<S> P_, Q_;
+  Matrix<S> P_, Q_, R_;
   Vector<S> p_;
 };
 

@@ -1,4 +1,4 @@
-#include "bilevel/cli/estimator_config.hpp"
+#include "bilevel/cli/options_config.hpp"
 
 namespace bilevel {
 namespace {
@@ -27,8 +27,7 @@ Index read_batch(Config& c, const std::string& key, Index d) {
 
 }  // namespace
 
-EstimatorOptions read_estimator_options(Config& c, const std::string& p) {
-  const EstimatorOptions d;
+EstimatorOptions read_estimator_options(Config& c, const EstimatorOptions& d, const std::string& p) {
   EstimatorOptions o;
   o.ll.iterations = read_count(c, p + ".ll.iterations", d.ll.iterations, 1);
   o.ll.step = read_schedule(c, p + ".ll", d.ll.step);
@@ -56,6 +55,24 @@ EstimatorOptions read_estimator_options(Config& c, const std::string& p) {
   o.outer_sampling = read_sampling(c, p + ".outer_sampling", d.outer_sampling);
   o.cross_batch_size = read_batch(c, p + ".cross_batch_size", d.cross_batch_size);
   o.cross_sampling = read_sampling(c, p + ".cross_sampling", d.cross_sampling);
+  return o;
+}
+
+UpperLevelOptions read_upper_level_options(Config& c, const UpperLevelOptions& d) {
+  UpperLevelOptions o;
+  o.step = read_schedule(c, "ul", d.step);
+  o.max_iterations = c.get_int("ul.max_iterations", d.max_iterations);
+  o.max_samples = c.get_int("ul.max_samples", d.max_samples);
+  o.max_example_evals = c.get_int("ul.max_example_evals", d.max_example_evals);
+  o.max_oracle_calls = c.get_int("ul.max_oracle_calls", d.max_oracle_calls);
+  o.max_seconds = c.get_double("ul.max_seconds", d.max_seconds);
+  o.eval_every = c.get_int("ul.eval_every", d.eval_every);
+  o.divergence_ratio = c.get_double("ul.divergence_ratio", d.divergence_ratio);
+  try {
+    o.validate();
+  } catch (const InvalidOptions& e) {
+    throw ConfigError(c.source() + ": " + e.what());
+  }
   return o;
 }
 

@@ -1,0 +1,43 @@
+#pragma once
+// Output files that survive a kill at any moment: whole files are written to a temporary name and
+// renamed (atomic on POSIX), and line logs are flushed line by line.
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "bilevel/core/error.hpp"
+
+namespace bilevel {
+
+inline void write_file_atomically(const std::filesystem::path& path, const std::string& content) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error("cannot write " + tmp.string());
+    out << content;
+    out.flush();
+    if (!out) throw Error("failed writing " + tmp.string() + " (disk full?)");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw Error("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
+}
+
+// Appends one line per record, flushed at once, so a killed run keeps every record written before.
+class LineLog {
+ public:
+  explicit LineLog(const std::filesystem::path& path) : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
+    if (!out_) throw Error("cannot write " + path.string());
+  }
+  void write(const std::string& line) {
+    out_ << line << '\n';
+    out_.flush();
+    if (!out_) throw Error("failed writing " + path_.string() + " (disk full?)");
+  }
+
+ private:
+  std::filesystem::path path_;
+  std::ofstream out_;
+};
+
+}  // namespace bilevel

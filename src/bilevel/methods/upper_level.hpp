@@ -1,0 +1,39 @@
+#pragma once
+// Options of the outer loop: projected inexact gradient descent lambda <- P(lambda - alpha_s h_s),
+// and when it stops. Every published method runs this loop; they differ in EstimatorOptions only.
+#include <cstdint>
+#include <string>
+
+#include "bilevel/core/error.hpp"
+#include "bilevel/estimators/step_schedule.hpp"
+
+namespace bilevel {
+
+struct UpperLevelOptions {
+  // alpha_s, the upper-level step: alpha_s = step / (1 + s / decay_offset)^decay_power.
+  StepSchedule step{0.1};
+  // Stop after this many upper-level iterations (S). >= 1.
+  std::int64_t max_iterations = 100;
+  // Budgets; 0 = none. From the second iteration on, an iteration is not started when the previous
+  // one's cost would take the run past a budget (iterations of one run cost the same), so the spent
+  // amount exceeds a budget only if the very first iteration alone does.
+  std::int64_t max_samples = 0;        // samples_ll + samples_ul
+  std::int64_t max_example_evals = 0;  // single-example oracle evaluations (the warm-start paper's budget)
+  std::int64_t max_oracle_calls = 0;   // Gc + MV
+  double max_seconds = 0;              // wall time of the run, evaluation excluded
+  // Metrics every this many iterations (and always at the start and the end); 0 = start and end only.
+  std::int64_t eval_every = 10;
+  // Stop with an error when ||h_s|| exceeds this many times ||h_0||: the run is diverging.
+  double divergence_ratio = 1e8;
+
+  void validate() const {
+    step.validate("ul.step");
+    if (max_iterations < 1) throw InvalidOptions("ul.max_iterations must be >= 1, got " + std::to_string(max_iterations));
+    if (max_samples < 0 || max_example_evals < 0 || max_oracle_calls < 0 || max_seconds < 0)
+      throw InvalidOptions("ul budgets (max_samples, max_example_evals, max_oracle_calls, max_seconds) must be >= 0");
+    if (eval_every < 0) throw InvalidOptions("ul.eval_every must be >= 0, got " + std::to_string(eval_every));
+    if (!(divergence_ratio > 1)) throw InvalidOptions("ul.divergence_ratio must be > 1");
+  }
+};
+
+}  // namespace bilevel
