@@ -1,0 +1,112 @@
+// End to end: bilevel run writes its run directory, and the resolved config reproduces the run.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+namespace bilevel {
+namespace {
+
+namespace fs = std::filesystem;
+
+int run(const std::string& args, std::string* output = nullptr) {
+  const std::string cmd = std::string(BILEVEL_EXE) + " " + args + " 2>&1";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (fgets(buf.data(), buf.size(), pipe.get())) out += buf.data();
+  const int status = pclose(pipe.release());
+  if (output) *output = out;
+  return WEXITSTATUS(status);
+}
+
+std::string read(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const std::string kExample = std::string(BILEVEL_SOURCE_DIR) + "/examples/quadratic-run.toml";
+const std::string kSmall = " problem.dim_w=10 problem.dim_lambda=3 ul.max_iterations=40 ul.eval_every=10";
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("bilevel-test-" + name + "-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  return dir;
+}
+
+TEST(RunCommand, WritesResolvedConfigMetricsAndSummary) {
+  const fs::path dir = fresh_dir("run");
+  std::string out;
+  ASSERT_EQ(run("run " + kExample + kSmall + " --out " + dir.string(), &out), 0) << out;
+  EXPECT_NE(out.find("40 iterations (max_iterations)"), std::string::npos) << out;
+  // One metrics line per checkpoint: iterations 0, 10, 20, 30, 40.
+  std::ifstream metrics(dir / "metrics.jsonl");
+  std::string line;
+  std::vector<nlohmann::json> lines;
+  while (std::getline(metrics, line)) lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines.back()["iteration"], 40);
+  EXPECT_LT(lines.back()["objective"].get<double>(), lines.front()["objective"].get<double>());
+  EXPECT_EQ(lines.front()["samples"], 0);
+  const auto summary = nlohmann::json::parse(read(dir / "summary.json"));
+  EXPECT_EQ(summary["status"], "completed");
+  EXPECT_EQ(summary["iterations"], 40);
+  EXPECT_EQ(summary["lambda"].size(), 3u);
+  EXPECT_EQ(summary["counts"]["samples_ul"], 40 * 16);
+  // The resolved config names every value used, defaults included.
+  const std::string config = read(dir / "config.toml");
+  EXPECT_NE(config.find("max_iterations = 40"), std::string::npos) << config;
+  EXPECT_NE(config.find("divergence_ratio"), std::string::npos) << config;
+  fs::remove_all(dir);
+}
+
+TEST(RunCommand, ResolvedConfigReproducesTheRunBitForBit) {
+  const fs::path a = fresh_dir("a"), b = fresh_dir("b");
+  ASSERT_EQ(run("run " + kExample + kSmall + " --out " + a.string()), 0);
+  ASSERT_EQ(run("run " + (a / "config.toml").string() + " --out " + b.string()), 0);
+  const auto sa = nlohmann::json::parse(read(a / "summary.json"));
+  const auto sb = nlohmann::json::parse(read(b / "summary.json"));
+  EXPECT_EQ(sa["lambda"], sb["lambda"]);
+  EXPECT_EQ(sa["counts"], sb["counts"]);
+  EXPECT_EQ(read(a / "config.toml"), read(b / "config.toml"));
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+TEST(RunCommand, DivergenceKeepsTheMetricsAndWritesAFailedSummary) {
+  const fs::path dir = fresh_dir("diverge");
+  std::string out;
+  EXPECT_EQ(run("run " + kExample + kSmall + " ul.step=1e4 --out " + dir.string(), &out), 3);
+  EXPECT_NE(out.find("diverged"), std::string::npos) << out;
+  EXPECT_TRUE(fs::exists(dir / "config.toml"));
+  EXPECT_FALSE(read(dir / "metrics.jsonl").empty());
+  const auto summary = nlohmann::json::parse(read(dir / "summary.json"));
+  EXPECT_EQ(summary["status"], "failed");
+  fs::remove_all(dir);
+}
+
+TEST(RunCommand, BadUpperLevelOptionsNameTheKey) {
+  std::string out;
+  EXPECT_EQ(run("run " + kExample + " ul.max_iterations=0 --out /tmp/never-written", &out), 2);
+  EXPECT_NE(out.find("ul.max_iterations must be >= 1"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists("/tmp/never-written"));
+}
+
+TEST(ListCommand, NamesTheProblemsAndMethods) {
+  std::string out;
+  EXPECT_EQ(run("list", &out), 0);
+  EXPECT_NE(out.find("quadratic"), std::string::npos);
+  EXPECT_NE(out.find("neumann"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bilevel
