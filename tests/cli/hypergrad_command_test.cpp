@@ -1,29 +1,17 @@
 // End to end: the real bilevel executable on the shipped example config.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "run_executable.hpp"
 
 namespace bilevel {
 namespace {
 
-struct CommandResult {
-  int status;
-  std::string out;
-};
-CommandResult run(const std::string& args) {
-  const std::string cmd = std::string(BILEVEL_EXE) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (fgets(buf.data(), buf.size(), pipe.get())) out += buf.data();
-  const int status = pclose(pipe.release());
-  return {WEXITSTATUS(status), out};
-}
+using testing::CommandResult;
+
+CommandResult run(const std::string& args) { return testing::run_bilevel(args); }
 const std::string kExample = std::string(BILEVEL_SOURCE_DIR) + "/examples/quadratic.toml";
 
 TEST(HypergradCommand, DeterministicRunMatchesTheClosedForm) {

@@ -1,9 +1,7 @@
 // End to end: bilevel run writes its run directory, and the resolved config reproduces the run.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
+#include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -11,20 +9,17 @@
 #include <sstream>
 #include <string>
 
+#include "run_executable.hpp"
+
 namespace bilevel {
 namespace {
 
 namespace fs = std::filesystem;
 
 int run(const std::string& args, std::string* output = nullptr) {
-  const std::string cmd = std::string(BILEVEL_EXE) + " " + args + " 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (fgets(buf.data(), buf.size(), pipe.get())) out += buf.data();
-  const int status = pclose(pipe.release());
-  if (output) *output = out;
-  return WEXITSTATUS(status);
+  const auto r = testing::run_bilevel(args);
+  if (output) *output = r.out;
+  return r.status;
 }
 
 std::string read(const fs::path& p) {
