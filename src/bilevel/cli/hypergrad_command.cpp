@@ -21,8 +21,7 @@ nlohmann::ordered_json compute(Config& c) {
   if (repeats < 1 || repeats > 1'000'000) c.fail("repeats", fmt::format("must be in [1, 1000000], got {}", repeats));
   return with_problem<S>(c, [&](const auto& problem) {
     using P = std::decay_t<decltype(problem)>;
-    const std::vector<double> l = c.get_vector("lambda", 0.0, static_cast<std::size_t>(problem.dim_lambda()));
-    const Vector<S> lambda = Eigen::Map<const Vector<double>>(l.data(), problem.dim_lambda()).template cast<S>();
+    const Vector<S> lambda = read_lambda<S>(c, problem.dim_lambda());
     const EstimatorOptions options = read_estimator_options(c);
     c.finish();  // every key has been read: anything left is unknown
 

@@ -33,6 +33,13 @@ inline QuadraticOptions read_quadratic_options(Config& c) {
   return o;
 }
 
+// The top-level `lambda`: one number for every coordinate, or an array of dim_lambda numbers.
+template <class S>
+Vector<S> read_lambda(Config& c, Index dim_lambda) {
+  const std::vector<double> l = c.get_vector("lambda", 0.0, static_cast<std::size_t>(dim_lambda));
+  return Eigen::Map<const Vector<double>>(l.data(), dim_lambda).template cast<S>();
+}
+
 // Calls f(problem) with the problem of the config, in scalar type S.
 template <class S, class F>
 decltype(auto) with_problem(Config& c, F&& f) {

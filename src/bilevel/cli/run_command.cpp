@@ -55,8 +55,7 @@ int run(Config& c, const std::string& out_dir, std::ostream& out) {
   const auto seed = static_cast<std::uint64_t>(c.get_int("seed", 0));
   return with_problem<S>(c, [&](const auto& problem) {
     using P = std::decay_t<decltype(problem)>;
-    const std::vector<double> l = c.get_vector("lambda", 0.0, static_cast<std::size_t>(problem.dim_lambda()));
-    const Vector<S> lambda = Eigen::Map<const Vector<double>>(l.data(), problem.dim_lambda()).template cast<S>();
+    const Vector<S> lambda = read_lambda<S>(c, problem.dim_lambda());
     const EstimatorOptions estimator = read_estimator_options(c);
     const UpperLevelOptions ul = read_upper_level_options(c);
     EvaluationOptions evaluation;
@@ -82,15 +81,7 @@ int run(Config& c, const std::string& out_dir, std::ostream& out) {
 
     MetricsWriter<S> metrics(dir / "metrics.jsonl");
     ProgressBar<S> progress(ul.max_iterations);
-    std::optional<Checkpoint<S>> first;
-    struct First final : Callback<S> {
-      std::optional<Checkpoint<S>>* slot;
-      void on_checkpoint(const Checkpoint<S>& c) override {
-        if (!*slot) *slot = c;
-      }
-    } keep_first;
-    keep_first.slot = &first;
-    Callback<S>* callbacks[] = {&metrics, &progress, &keep_first};
+    Callback<S>* callbacks[] = {&metrics, &progress};
 
     nlohmann::ordered_json summary;
     summary["problem"] = c.get_string("problem.name", "quadratic");
@@ -109,7 +100,8 @@ int run(Config& c, const std::string& out_dir, std::ostream& out) {
     summary["seconds"] = result.seconds;
     summary["counts"] = to_json(result.counts);
     summary["evaluation_counts"] = to_json(result.last->evaluation_counts);
-    summary["initial"] = point_metrics(*first);
+    const Checkpoint<S>& first = *result.first;
+    summary["initial"] = point_metrics(first);
     summary["final"] = point_metrics(*result.last);
     summary["lambda"] = to_json(result.lambda);
     write_file_atomically(dir / "summary.json", summary.dump(2) + "\n");
@@ -120,8 +112,8 @@ int run(Config& c, const std::string& out_dir, std::ostream& out) {
         "  ||G||   {:.4g} -> {:.4g}\n"
         "  spent   {} samples (ll {}, ul {}), {} gradients, {} matvecs\n"
         "  wrote   {}/{{config.toml, metrics.jsonl, summary.json}}\n",
-        result.iterations, result.stop_reason, result.seconds, first->evaluation.objective,
-        result.last->evaluation.objective, first->evaluation.prox_gradient_norm,
+        result.iterations, result.stop_reason, result.seconds, first.evaluation.objective,
+        result.last->evaluation.objective, first.evaluation.prox_gradient_norm,
         result.last->evaluation.prox_gradient_norm, result.counts.samples(), result.counts.samples_ll,
         result.counts.samples_ul, result.counts.gradients(), result.counts.matvecs(), dir.string());
     return 0;

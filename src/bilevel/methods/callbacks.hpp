@@ -29,6 +29,7 @@ struct RunSummary {
   OracleCounts counts;
   double seconds = 0;
   std::string stop_reason;            // max_iterations, budget:<name>, time, callback
+  std::optional<Checkpoint<S>> first; // the checkpoint at the starting point
   std::optional<Checkpoint<S>> last;  // the final checkpoint
 };
 

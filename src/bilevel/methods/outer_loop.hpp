@@ -50,6 +50,7 @@ class OuterLoop {
       c.estimate_norm = last_norm;
       c.warm_start_bytes = state.memory_bytes();
       for (auto* cb : callbacks) cb->on_checkpoint(c);
+      if (!summary.first) summary.first = c;
       summary.last = std::move(c);
     };
 
