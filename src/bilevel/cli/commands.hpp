@@ -16,7 +16,8 @@ int hypergrad_command(const std::string& config_path, const std::vector<std::str
 int run_command(const std::string& config_path, const std::vector<std::string>& overrides, std::string out_dir,
                 std::ostream& out);
 
-// bilevel list: the problems, linear-system methods and datasets this build knows.
-int list_command(std::ostream& out);
+// bilevel list [--markdown]: the problems, methods (presets), linear-system solvers and datasets this
+// build knows; with markdown, only the table of presets of docs/methods.md.
+int list_command(std::ostream& out, bool markdown = false);
 
 }  // namespace bilevel

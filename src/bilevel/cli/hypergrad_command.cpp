@@ -22,7 +22,7 @@ nlohmann::ordered_json compute(Config& c) {
   return with_problem<S>(c, [&](const auto& problem) {
     using P = std::decay_t<decltype(problem)>;
     const Vector<S> lambda = read_lambda<S>(c, problem.dim_lambda());
-    const EstimatorOptions options = read_estimator_options(c);
+    const EstimatorOptions options = read_method_options(c, problem.ll_population(), problem.ul_population()).estimator;
     c.finish();  // every key has been read: anything left is unknown
 
     std::optional<HypergradientEstimator<P>> estimator;

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   run->add_option("--out", out_dir, "Output directory (default: runs/<config>-<date>-<time>)");
 
   auto* list = app.add_subcommand("list", "List the problems, methods and datasets this build knows");
+  bool markdown = false;
+  list->add_flag("--markdown", markdown, "Print the methods as the Markdown table of docs/methods.md");
 
   try {
     app.parse(argc, argv);
@@ -37,7 +39,7 @@ int main(int argc, char** argv) {
   try {
     if (*hypergrad) return bilevel::hypergrad_command(config, overrides, std::cout);
     if (*run) return bilevel::run_command(config, overrides, out_dir, std::cout);
-    if (*list) return bilevel::list_command(std::cout);
+    if (*list) return bilevel::list_command(std::cout, markdown);
   } catch (const bilevel::NumericalError& e) {
     std::cerr << "bilevel: numerical failure: " << e.what() << '\n';
     return 3;

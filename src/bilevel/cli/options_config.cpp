@@ -1,5 +1,11 @@
 #include "bilevel/cli/options_config.hpp"
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "bilevel/methods/presets.hpp"
+
 namespace bilevel {
 namespace {
 
@@ -61,6 +67,11 @@ EstimatorOptions read_estimator_options(Config& c, const EstimatorOptions& d, co
 UpperLevelOptions read_upper_level_options(Config& c, const UpperLevelOptions& d) {
   UpperLevelOptions o;
   o.step = read_schedule(c, "ul", d.step);
+  const auto growth = c.get_choice("ul.growth", to_string(d.growth), {"none", "linear", "logarithmic", "horizon"});
+  o.growth = growth == "linear"        ? Growth::kLinear
+             : growth == "logarithmic" ? Growth::kLogarithmic
+             : growth == "horizon"     ? Growth::kHorizon
+                                       : Growth::kNone;
   o.max_iterations = c.get_int("ul.max_iterations", d.max_iterations);
   o.max_samples = c.get_int("ul.max_samples", d.max_samples);
   o.max_example_evals = c.get_int("ul.max_example_evals", d.max_example_evals);
@@ -74,6 +85,44 @@ UpperLevelOptions read_upper_level_options(Config& c, const UpperLevelOptions& d
     throw ConfigError(c.source() + ": " + e.what());
   }
   return o;
+}
+
+MethodOptions read_method_options(Config& c, Index ll_population, Index ul_population) {
+  std::vector<std::string> names{"custom"};
+  for (const MethodPreset& p : method_presets()) names.emplace_back(p.name);
+  MethodOptions m;
+  m.method = c.get_choice("method", "custom", names);
+  if (m.method == "custom") {
+    m.estimator = read_estimator_options(c);
+    m.ul = read_upper_level_options(c);
+    return m;
+  }
+  const MethodPreset& preset = find_preset(m.method);
+  EstimatorOptions defaults = preset.estimator;
+  if (!preset.stochastic && c.has("estimator.batch_size"))
+    c.fail("estimator.batch_size",
+           fmt::format("method {} is deterministic (full batches); set the individual estimator.*batch_size keys "
+                       "to make it stochastic, or pick a stochastic preset",
+                       m.method));
+  if (preset.stochastic) {
+    // The default B fits any population; an explicit B larger than the population is an error below.
+    auto smallest_finite = [](Index a, Index b) {
+      if (a == kUnboundedPopulation) return b;
+      if (b == kUnboundedPopulation) return a;
+      return std::min(a, b);
+    };
+    const Index population = smallest_finite(ll_population, ul_population);
+    const Index fallback = population == kUnboundedPopulation ? 64 : std::min<Index>(64, population);
+    const Index batch = read_batch(c, "estimator.batch_size", fallback);
+    if (batch == 0) c.fail("estimator.batch_size", fmt::format("method {} is stochastic: it needs a minibatch size > 0", m.method));
+    defaults = preset.estimator_options(batch);
+    // J B, at most the population (J B >= population is the full batch).
+    if (ll_population != kUnboundedPopulation) defaults.cross_batch_size = std::min(defaults.cross_batch_size, ll_population);
+    if (ul_population != kUnboundedPopulation) defaults.outer_batch_size = std::min(defaults.outer_batch_size, ul_population);
+  }
+  m.estimator = read_estimator_options(c, defaults);
+  m.ul = read_upper_level_options(c, preset.ul);
+  return m;
 }
 
 }  // namespace bilevel

@@ -5,6 +5,7 @@
 
 #include "bilevel/cli/config.hpp"
 #include "bilevel/estimators/options.hpp"
+#include "bilevel/core/types.hpp"
 #include "bilevel/methods/upper_level.hpp"
 
 namespace bilevel {
@@ -15,5 +16,15 @@ EstimatorOptions read_estimator_options(Config& config, const EstimatorOptions& 
 
 // Reads UpperLevelOptions from the [ul] table.
 UpperLevelOptions read_upper_level_options(Config& config, const UpperLevelOptions& defaults = {});
+
+// The options of a method: the top-level `method` (a preset of methods/presets.hpp, or "custom" for
+// the estimator's own defaults), its minibatch `estimator.batch_size` (B; default 64, at most the
+// population), then every estimator.* and ul.* key on top of the preset's defaults.
+struct MethodOptions {
+  std::string method;
+  EstimatorOptions estimator;
+  UpperLevelOptions ul;
+};
+MethodOptions read_method_options(Config& config, Index ll_population, Index ul_population);
 
 }  // namespace bilevel

@@ -16,6 +16,7 @@
 #include "bilevel/cli/problem_factory.hpp"
 #include "bilevel/cli/progress.hpp"
 #include "bilevel/methods/outer_loop.hpp"
+#include "bilevel/methods/presets.hpp"
 
 namespace bilevel {
 namespace {
@@ -56,8 +57,9 @@ int run(Config& c, const std::string& out_dir, std::ostream& out) {
   return with_problem<S>(c, [&](const auto& problem) {
     using P = std::decay_t<decltype(problem)>;
     const Vector<S> lambda = read_lambda<S>(c, problem.dim_lambda());
-    const EstimatorOptions estimator = read_estimator_options(c);
-    const UpperLevelOptions ul = read_upper_level_options(c);
+    const MethodOptions method = read_method_options(c, problem.ll_population(), problem.ul_population());
+    const EstimatorOptions& estimator = method.estimator;
+    const UpperLevelOptions& ul = method.ul;
     EvaluationOptions evaluation;
     evaluation.iterations = static_cast<int>(c.get_int("evaluation.iterations", evaluation.iterations));
     if (evaluation.iterations < 1) c.fail("evaluation.iterations", "must be >= 1");
@@ -85,6 +87,7 @@ int run(Config& c, const std::string& out_dir, std::ostream& out) {
 
     nlohmann::ordered_json summary;
     summary["problem"] = c.get_string("problem.name", "quadratic");
+    summary["method"] = method.method;
     RunSummary<S> result;
     try {
       result = loop->run(lambda, callbacks);
@@ -130,15 +133,23 @@ int run_command(const std::string& config_path, const std::vector<std::string>& 
   return precision == "float" ? run<float>(c, out_dir, out) : run<double>(c, out_dir, out);
 }
 
-int list_command(std::ostream& out) {
-  out << "problems:\n"
-         "  quadratic      synthetic quadratic bilevel problem with a closed-form hypergradient\n"
-         "                 (problem.form = minimization | fixed_point; problem.noise_ll / noise_ul for the stochastic version)\n"
-         "linear-system methods (estimator.ls.method):\n"
-         "  fixed_point    v <- (1 - eta) v + eta (d_w Phi^T v + g), fresh minibatch per step (SID)\n"
-         "  cg             conjugate gradient, symmetric d_w Phi only\n"
-         "  neumann        truncated Neumann series (stocBiO, BSA)\n"
-         "  reverse        ITD: reverse mode through the lower-level trajectory\n"
+int list_command(std::ostream& out, bool markdown) {
+  if (markdown) {
+    out << presets_markdown_table();
+    return 0;
+  }
+  out << "problems (problem.name):\n"
+         "  quadratic         synthetic quadratic bilevel problem with a closed-form hypergradient\n"
+         "                    (problem.form = minimization | fixed_point; problem.noise_ll / noise_ul for the stochastic version)\n"
+         "methods (method = ...; docs/methods.md):\n"
+         "  custom            the estimator's own defaults: deterministic AID, fixed-point LS, t = k = 100\n";
+  for (const MethodPreset& p : method_presets())
+    out << fmt::format("  {:<17} {}\n  {:<17} [{}]\n", p.name, p.description, "", p.citation);
+  out << "linear-system solvers (estimator.ls.method):\n"
+         "  fixed_point       v <- (1 - eta) v + eta (d_w Phi^T v + g), fresh minibatch per step (SID)\n"
+         "  cg                conjugate gradient, symmetric d_w Phi only\n"
+         "  neumann           truncated Neumann series (stocBiO, BSA)\n"
+         "  reverse           ITD: reverse mode through the lower-level trajectory\n"
          "datasets:\n"
          "  (none yet)\n";
   return 0;

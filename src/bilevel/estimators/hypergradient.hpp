@@ -6,6 +6,7 @@
 // Sign convention: v approximates +(I - d_w Phi^T)^{-1} grad_w E, so grad f = grad_lambda E + d_lambda Phi^T v.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -51,6 +52,8 @@ class HypergradientEstimator {
     const Index d = p_.dim_w(), m = p_.dim_lambda();
     ll_sampler_ = make_sampler(p_.ll_population(), o_.ll.batch_size, o_.ll.sampling);
     outer_sampler_ = make_sampler(p_.ul_population(), o_.outer_batch_size, o_.outer_sampling);
+    // The LS's fresh xi per step keeps the configured outer minibatch when growth enlarges the final one.
+    if (o_.ls.resample_outer_gradient) ls_outer_sampler_ = outer_sampler_;
     if (!reverse_mode()) {
       ls_sampler_ = make_sampler(p_.ll_population(), o_.ls.batch_size, o_.ls.sampling);
       cross_sampler_ = make_sampler(p_.ll_population(), o_.cross_batch_size, o_.cross_sampling);
@@ -65,12 +68,27 @@ class HypergradientEstimator {
     tmp_w3_.resize(d);
     g_w_.resize(d);
     tmp_lambda_.resize(m);
-    if (reverse_mode()) {
-      trajectory_.resize(d, o_.ll.iterations);
-      trajectory_ids_.resize(static_cast<std::size_t>(o_.ll.iterations) *
-                             static_cast<std::size_t>(ll_sampler_.batch_size()));
-      trajectory_steps_.resize(static_cast<std::size_t>(o_.ll.iterations));
-    }
+    size_trajectory();
+  }
+
+  // Changes t, k, J and the outer minibatch between calls (BSGM's growing schedules). Validated like
+  // the constructor's options; buffers grow only when t or a batch does.
+  void set_sizes(int ll_iterations, int ls_iterations, Index cross_batch_size, Index outer_batch_size) {
+    if (ll_iterations == o_.ll.iterations && ls_iterations == o_.ls.iterations &&
+        cross_batch_size == o_.cross_batch_size && outer_batch_size == o_.outer_batch_size)
+      return;
+    EstimatorOptions o = o_;
+    o.ll.iterations = ll_iterations;
+    o.ls.iterations = ls_iterations;
+    o.cross_batch_size = cross_batch_size;
+    o.outer_batch_size = outer_batch_size;
+    o.validate(p_.ll_population(), p_.ul_population(), p_.jacobian_w_symmetric());
+    if (!reverse_mode() && cross_batch_size != o_.cross_batch_size)
+      cross_sampler_ = make_sampler(p_.ll_population(), cross_batch_size, o_.cross_sampling);
+    if (outer_batch_size != o_.outer_batch_size)
+      outer_sampler_ = make_sampler(p_.ul_population(), outer_batch_size, o_.outer_sampling);
+    o_ = std::move(o);
+    size_trajectory();
   }
 
   const EstimatorOptions& options() const { return o_; }
@@ -121,6 +139,15 @@ class HypergradientEstimator {
 
  private:
   bool reverse_mode() const { return o_.ls.method == LinearSystemMethod::kReverseMode; }
+
+  // Reverse mode stores w_i, zeta_i and eta_i for every LL step.
+  void size_trajectory() {
+    if (!reverse_mode()) return;
+    const auto t = static_cast<std::size_t>(o_.ll.iterations);
+    if (trajectory_.cols() < o_.ll.iterations) trajectory_.resize(p_.dim_w(), o_.ll.iterations);
+    trajectory_ids_.resize(std::max(trajectory_ids_.size(), t * static_cast<std::size_t>(ll_sampler_.batch_size())));
+    trajectory_steps_.resize(std::max(trajectory_steps_.size(), t));
+  }
 
   static MinibatchSampler make_sampler(Index population, Index batch, Sampling sampling) {
     return MinibatchSampler(population, batch == 0 ? population : batch, sampling);
@@ -187,7 +214,7 @@ class HypergradientEstimator {
       oracle.map_vjp_w(r_.w, lambda, r_.v, zeta, tmp_w_);
       const S eta = static_cast<S>(ls.step.at(j));
       if (ls.resample_outer_gradient) {
-        const Batch xi = oracle.draw_ul(outer_sampler_, streams.outer);
+        const Batch xi = oracle.draw_ul(ls_outer_sampler_, streams.outer);
         oracle.outer(r_.w, lambda, xi, &tmp_w2_, nullptr);
         r_.v = (S(1) - eta) * r_.v + eta * (tmp_w_ + tmp_w2_);
       } else {
@@ -261,7 +288,7 @@ class HypergradientEstimator {
 
   const P& p_;
   EstimatorOptions o_;
-  MinibatchSampler ll_sampler_, ls_sampler_, outer_sampler_, cross_sampler_;
+  MinibatchSampler ll_sampler_, ls_sampler_, outer_sampler_, cross_sampler_, ls_outer_sampler_;
   Vector<S> w0_;
   HypergradientResult<S> r_;
   Vector<S> tmp_w_, tmp_w2_, tmp_w3_, g_w_, tmp_lambda_;

@@ -59,7 +59,8 @@ struct LinearSystemOptions {
   LinearSystemStart start = LinearSystemStart::kZero;
   // Start from the caller's state (the last LS solution).
   bool warm_start = false;
-  // Draw a fresh minibatch xi for grad_w E at every LS step instead of one for the whole solve.
+  // Draw a fresh minibatch xi (of the configured outer_batch_size) for grad_w E at every LS step instead
+  // of one for the whole solve: the LS then averages the outer noise away as it does the LL's.
   bool resample_outer_gradient = false;
   // CG only: stop once ||residual|| <= tolerance * ||g||; 0 runs all iterations.
   double tolerance = 0.0;

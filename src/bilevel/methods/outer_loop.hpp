@@ -2,9 +2,10 @@
 // The one outer loop of bilevel: projected inexact gradient descent
 //     lambda_{s+1} = P_Lambda(lambda_s - alpha_s h_s),   h_s from HypergradientEstimator.
 // BSGM (Grazzi et al. 2023, Algorithm 2), stocBiO, AmIGO, ALSET, AID-BiO, ITD-BiO, ... are all this
-// loop with different EstimatorOptions (see presets.hpp).
+// loop with different EstimatorOptions and UpperLevelOptions (see presets.hpp).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <span>
@@ -23,8 +24,10 @@ class OuterLoop {
 
   OuterLoop(const P& problem, EstimatorOptions estimator, UpperLevelOptions ul, std::uint64_t seed,
             EvaluationOptions evaluation = {})
-      : p_(problem), estimator_(problem, std::move(estimator)), ul_((ul.validate(), ul)), seed_(seed),
-        evaluator_(problem, evaluation) {}
+      : p_(problem), base_(estimator), estimator_(problem, std::move(estimator)), ul_((ul.validate(), ul)),
+        seed_(seed), evaluator_(problem, evaluation) {
+    apply_growth(0);  // a horizon schedule changes t, k and J before the first iteration
+  }
 
   const UpperLevelOptions& options() const { return ul_; }
 
@@ -58,7 +61,11 @@ class OuterLoop {
     std::int64_t s = 0;
     summary.stop_reason = "max_iterations";
     for (; s < ul_.max_iterations; ++s) {
-      if (const char* budget = exhausted(summary.counts, last_cost)) {
+      // With a growing schedule the next iteration costs more than the last: scale the estimate.
+      const double growth = static_cast<double>(growth_factor(ul_.growth, s, ul_.max_iterations)) /
+                            static_cast<double>(growth_factor(ul_.growth, std::max<std::int64_t>(s - 1, 0), ul_.max_iterations));
+      apply_growth(s);
+      if (const char* budget = exhausted(summary.counts, last_cost, growth)) {
         summary.stop_reason = fmt::format("budget:{}", budget);
         break;
       }
@@ -106,10 +113,26 @@ class OuterLoop {
   }
 
  private:
-  // The budget that one more iteration costing `next` would overrun, or nullptr.
-  const char* exhausted(const OracleCounts& spent, const OracleCounts& next) const {
-    auto over = [](std::int64_t budget, std::int64_t used, std::int64_t cost) {
-      return budget > 0 && (used >= budget || used + cost > budget);
+  // t_s, k_s, J_s and the outer minibatch of upper-level iteration s (Growth); batches are capped by a
+  // finite population, and a full batch (0) stays full.
+  void apply_growth(std::int64_t s) {
+    if (ul_.growth == Growth::kNone) return;
+    const std::int64_t f = growth_factor(ul_.growth, s, ul_.max_iterations);
+    const std::int64_t max_iterations = 100'000'000;
+    auto grow = [f, max_iterations](std::int64_t base, Index population) -> std::int64_t {
+      if (base == 0) return 0;
+      return std::min(base * f, population == kUnboundedPopulation ? max_iterations : population);
+    };
+    estimator_.set_sizes(static_cast<int>(grow(base_.ll.iterations, kUnboundedPopulation)),
+                         static_cast<int>(grow(base_.ls.iterations, kUnboundedPopulation)),
+                         grow(base_.cross_batch_size, p_.ll_population()),
+                         grow(base_.outer_batch_size, p_.ul_population()));
+  }
+
+  // The budget that one more iteration, costing `next` times `growth`, would overrun, or nullptr.
+  const char* exhausted(const OracleCounts& spent, const OracleCounts& next, double growth) const {
+    auto over = [growth](std::int64_t budget, std::int64_t used, std::int64_t cost) {
+      return budget > 0 && (used >= budget || static_cast<double>(used) + growth * static_cast<double>(cost) > static_cast<double>(budget));
     };
     if (over(ul_.max_samples, spent.samples(), next.samples())) return "samples";
     if (over(ul_.max_example_evals, spent.example_evals, next.example_evals)) return "example_evals";
@@ -119,6 +142,7 @@ class OuterLoop {
   }
 
   const P& p_;
+  EstimatorOptions base_;  // t, k and J before growth
   HypergradientEstimator<P> estimator_;
   UpperLevelOptions ul_;
   std::uint64_t seed_;
