@@ -12,14 +12,18 @@ void Rng::reseed(std::uint64_t key) {
   if (s_[0] == 0 && s_[1] == 0 && s_[2] == 0 && s_[3] == 0) s_[0] = 1;
 }
 
+namespace {
+__extension__ using Uint128 = unsigned __int128;  // GCC/Clang extension: a 64 x 64 -> 128-bit product
+}  // namespace
+
 std::uint64_t Rng::below(std::uint64_t n) {
   // Lemire, "Fast random integer generation in an interval" (2019).
-  unsigned __int128 m = static_cast<unsigned __int128>((*this)()) * n;
+  Uint128 m = static_cast<Uint128>((*this)()) * n;
   auto low = static_cast<std::uint64_t>(m);
   if (low < n) {
     const std::uint64_t threshold = (0 - n) % n;
     while (low < threshold) {
-      m = static_cast<unsigned __int128>((*this)()) * n;
+      m = static_cast<Uint128>((*this)()) * n;
       low = static_cast<std::uint64_t>(m);
     }
   }
