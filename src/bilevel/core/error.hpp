@@ -23,6 +23,12 @@ class InvalidOptions : public Error {
   using Error::Error;
 };
 
+// A dataset file is missing, unreadable or malformed.
+class DataError : public Error {
+ public:
+  using Error::Error;
+};
+
 // A computation produced NaN/Inf or diverged.
 class NumericalError : public Error {
  public:

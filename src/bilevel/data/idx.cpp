@@ -1,0 +1,108 @@
+#include "bilevel/data/idx.hpp"
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include "bilevel/core/error.hpp"
+
+namespace bilevel {
+namespace {
+
+// gzread reads gzip and plain files alike.
+class GzFile {
+ public:
+  explicit GzFile(const std::string& path) : path_(path), f_(gzopen(path.c_str(), "rb")) {
+    if (!f_) throw DataError(fmt::format("{}: cannot open (does the file exist?)", path));
+  }
+  ~GzFile() { if (f_) gzclose(f_); }
+  GzFile(const GzFile&) = delete;
+  GzFile& operator=(const GzFile&) = delete;
+
+  // Reads exactly n bytes or throws, saying what was being read.
+  void read(void* out, std::size_t n, const char* what) {
+    auto* p = static_cast<unsigned char*>(out);
+    std::size_t got = 0;
+    while (got < n) {
+      const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - got, 1u << 30));
+      const int r = gzread(f_, p + got, chunk);
+      if (r < 0) {
+        int code = 0;
+        const char* msg = gzerror(f_, &code);
+        throw DataError(fmt::format("{}: corrupt or unreadable while reading {}: {}", path_, what, msg));
+      }
+      if (r == 0)
+        throw DataError(fmt::format("{}: truncated: the file ends after {} of the {} bytes of {}", path_, got, n, what));
+      got += static_cast<std::size_t>(r);
+    }
+  }
+  bool at_end() {
+    unsigned char b;
+    return gzread(f_, &b, 1) == 0;
+  }
+
+ private:
+  std::string path_;
+  gzFile f_;
+};
+
+std::uint32_t big_endian(const unsigned char* b) {
+  return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | std::uint32_t{b[3]};
+}
+
+// Reads the header of an IDX file of unsigned bytes with `dims` dimensions; returns them.
+std::vector<std::uint32_t> read_header(GzFile& f, const std::string& path, int dims) {
+  std::array<unsigned char, 4> magic{};
+  f.read(magic.data(), 4, "the magic number");
+  if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08 || magic[3] != dims)
+    throw DataError(fmt::format("{}: bad magic number {:02x}{:02x}{:02x}{:02x}: expected 000008{:02x} (IDX, unsigned "
+                                "bytes, {} dimensions)",
+                                path, magic[0], magic[1], magic[2], magic[3], dims, dims));
+  std::vector<std::uint32_t> shape(static_cast<std::size_t>(dims));
+  for (auto& s : shape) {
+    std::array<unsigned char, 4> b{};
+    f.read(b.data(), 4, "the dimensions");
+    s = big_endian(b.data());
+  }
+  return shape;
+}
+
+}  // namespace
+
+Dataset read_idx(const std::string& images_path, const std::string& labels_path, int num_classes) {
+  GzFile images(images_path);
+  const auto shape = read_header(images, images_path, 3);
+  const std::size_t n = shape[0], features = std::size_t{shape[1]} * shape[2];
+  if (n == 0 || features == 0) throw DataError(fmt::format("{}: empty ({} images of {} x {})", images_path, n, shape[1], shape[2]));
+  if (n * features > (std::size_t{1} << 34)) throw DataError(fmt::format("{}: {} images of {} pixels is implausibly large", images_path, n, features));
+  std::vector<unsigned char> pixels(n * features);
+  images.read(pixels.data(), pixels.size(), "the pixels");
+  if (!images.at_end()) throw DataError(fmt::format("{}: trailing bytes after {} images", images_path, n));
+
+  GzFile labels(labels_path);
+  const auto lshape = read_header(labels, labels_path, 1);
+  if (lshape[0] != n)
+    throw DataError(fmt::format("{} has {} labels but {} has {} images", labels_path, lshape[0], images_path, n));
+  std::vector<unsigned char> raw(n);
+  labels.read(raw.data(), n, "the labels");
+  if (!labels.at_end()) throw DataError(fmt::format("{}: trailing bytes after {} labels", labels_path, n));
+
+  Dataset d;
+  d.source = images_path;
+  d.num_classes = num_classes;
+  d.x.resize(static_cast<Index>(n), static_cast<Index>(features));
+  float* out = d.x.data();
+  for (std::size_t i = 0; i < pixels.size(); ++i) out[i] = static_cast<float>(pixels[i]) / 255.0f;
+  d.y.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (raw[i] >= num_classes)
+      throw DataError(fmt::format("{}: label {} of example {} is outside [0, {})", labels_path, raw[i], i, num_classes));
+    d.y[i] = raw[i];
+  }
+  return d;
+}
+
+}  // namespace bilevel

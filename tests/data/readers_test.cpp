@@ -1,0 +1,182 @@
+// Dataset readers on small real fixtures, and every kind of broken file, each with a message that
+// names the file and what is wrong.
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "bilevel/core/error.hpp"
+#include "bilevel/data/catalog.hpp"
+#include "bilevel/data/idx.hpp"
+#include "bilevel/data/mnist_json.hpp"
+
+namespace bilevel {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kFixtures = fs::path(BILEVEL_SOURCE_DIR) / "tests/data/fixtures";
+const std::string kImages = (kFixtures / "fashion-train-200-images-idx3-ubyte.gz").string();
+const std::string kLabels = (kFixtures / "fashion-train-200-labels-idx1-ubyte.gz").string();
+
+fs::path scratch(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("bilevel-data-test-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  return dir / name;
+}
+
+std::vector<unsigned char> gunzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  std::vector<unsigned char> out;
+  unsigned char buf[65536];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.insert(out.end(), buf, buf + n);
+  gzclose(f);
+  return out;
+}
+
+void write_plain(const fs::path& p, const std::vector<unsigned char>& bytes) {
+  std::ofstream out(p, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Expects a DataError whose message contains every one of `parts`.
+template <class F>
+void expect_data_error(F&& f, const std::vector<std::string>& parts) {
+  try {
+    f();
+    FAIL() << "expected a DataError";
+  } catch (const DataError& e) {
+    const std::string msg = e.what();
+    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+  }
+}
+
+TEST(Idx, ReadsRealFashionMnistImagesScaledToTheUnitInterval) {
+  const Dataset d = read_idx(kImages, kLabels);
+  EXPECT_EQ(d.size(), 200);
+  EXPECT_EQ(d.dim(), 784);
+  EXPECT_EQ(d.num_classes, 10);
+  EXPECT_GE(d.x.minCoeff(), 0.0f);
+  EXPECT_LE(d.x.maxCoeff(), 1.0f);
+  EXPECT_GT(d.x.maxCoeff(), 0.99f);  // bytes 255 exist
+  // The first two training labels of Fashion-MNIST are 9 (ankle boot) and 0 (T-shirt/top).
+  EXPECT_EQ(d.y[0], 9);
+  EXPECT_EQ(d.y[1], 0);
+  EXPECT_NO_THROW(d.validate());
+}
+
+TEST(Idx, PlainAndGzipFilesGiveTheSameData) {
+  const fs::path images = scratch("plain-images"), labels = scratch("plain-labels");
+  write_plain(images, gunzip(kImages));
+  write_plain(labels, gunzip(kLabels));
+  const Dataset a = read_idx(kImages, kLabels), b = read_idx(images.string(), labels.string());
+  EXPECT_EQ(a.x, b.x);
+  EXPECT_EQ(a.y, b.y);
+}
+
+TEST(Idx, BrokenFilesAreErrorsNamingTheFileAndTheFault) {
+  const auto images = gunzip(kImages), labels = gunzip(kLabels);
+  const fs::path bad = scratch("bad-images"), bad_labels = scratch("bad-labels");
+
+  auto magic = images;
+  magic[2] = 0x0d;  // float data instead of unsigned bytes
+  write_plain(bad, magic);
+  expect_data_error([&] { read_idx(bad.string(), kLabels); }, {bad.string(), "bad magic"});
+
+  write_plain(bad, std::vector<unsigned char>(images.begin(), images.begin() + 16 + 784 * 10));
+  expect_data_error([&] { read_idx(bad.string(), kLabels); }, {bad.string(), "truncated", "pixels"});
+
+  write_plain(bad, std::vector<unsigned char>(images.begin(), images.begin() + 6));
+  expect_data_error([&] { read_idx(bad.string(), kLabels); }, {bad.string(), "truncated"});
+
+  write_plain(bad, {});
+  expect_data_error([&] { read_idx(bad.string(), kLabels); }, {bad.string(), "truncated"});
+
+  auto extra = images;
+  extra.push_back(0);
+  write_plain(bad, extra);
+  expect_data_error([&] { read_idx(bad.string(), kLabels); }, {bad.string(), "trailing"});
+
+  auto fewer = labels;
+  fewer[7] = 199;  // header says 199 labels
+  fewer.pop_back();
+  write_plain(bad_labels, fewer);
+  expect_data_error([&] { read_idx(kImages, bad_labels.string()); }, {bad_labels.string(), "199 labels", "200 images"});
+
+  auto out_of_range = labels;
+  out_of_range[8 + 5] = 10;
+  write_plain(bad_labels, out_of_range);
+  expect_data_error([&] { read_idx(kImages, bad_labels.string()); }, {bad_labels.string(), "label 10", "example 5"});
+
+  // A gzip stream cut in the middle.
+  std::ifstream gz(kImages, std::ios::binary);
+  std::vector<unsigned char> compressed((std::istreambuf_iterator<char>(gz)), std::istreambuf_iterator<char>());
+  compressed.resize(compressed.size() / 2);
+  write_plain(bad, compressed);
+  expect_data_error([&] { read_idx(bad.string(), kLabels); }, {bad.string()});
+
+  expect_data_error([&] { read_idx((kFixtures / "no-such-file").string(), kLabels); }, {"no-such-file", "cannot open"});
+}
+
+TEST(MnistJson, ReadsTheNpmDigitsWithTheFileNumberAsLabel) {
+  const Dataset d = read_mnist_json_digits((kFixtures / "digits").string());
+  EXPECT_EQ(d.size(), 29);  // 3 per class, 2 of class 4
+  EXPECT_EQ(d.dim(), 784);
+  EXPECT_EQ(d.y.front(), 0);
+  EXPECT_EQ(d.y.back(), 9);
+  EXPECT_EQ(std::count(d.y.begin(), d.y.end(), 4), 2);
+  EXPECT_GE(d.x.minCoeff(), 0.0f);
+  EXPECT_LE(d.x.maxCoeff(), 1.0f);
+  EXPECT_GT(d.x.row(0).sum(), 10.0f);  // a real digit has ink
+  EXPECT_NO_THROW(d.validate());
+}
+
+TEST(MnistJson, BrokenFilesAreErrorsNamingTheFileAndTheFault) {
+  const fs::path dir = scratch("digits");
+  auto prepare = [&](const std::string& five) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    for (int k = 0; k < 10; ++k)
+      if (k != 5) fs::copy_file(kFixtures / "digits" / (std::to_string(k) + ".json"), dir / (std::to_string(k) + ".json"));
+    if (!five.empty()) std::ofstream(dir / "5.json") << five;
+  };
+  const std::string five = (dir / "5.json").string();
+  prepare("");
+  expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "cannot open"});
+  prepare("{\"data\": [0.5, ");
+  expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "not valid JSON"});
+  prepare("{\"pixels\": []}");
+  expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "\"data\""});
+  prepare("{\"data\": [0.1, 0.2, 0.3]}");
+  expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "3 values", "784"});
+  std::string big = "{\"data\": [2.0";
+  for (int i = 1; i < 784; ++i) big += ", 0";
+  prepare(big + "]}");
+  expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "[0] = 2", "outside [0, 1]"});
+}
+
+TEST(Catalog, AMissingDatasetSaysHowToInstallIt) {
+  setenv("BILEVEL_FASHION_MNIST_DIR", "/nonexistent/fashion", 1);
+  expect_data_error([] { load_dataset("fashion-mnist", "train"); }, {"/nonexistent/fashion", "apt-get install dataset-fashion-mnist"});
+  unsetenv("BILEVEL_FASHION_MNIST_DIR");
+  setenv("BILEVEL_MNIST_DIGITS_DIR", "/nonexistent/digits", 1);
+  expect_data_error([] { load_dataset("mnist-digits", "all"); }, {"/nonexistent/digits", "setup.sh --data"});
+  unsetenv("BILEVEL_MNIST_DIGITS_DIR");
+  expect_data_error([] { load_dataset("cifar", "train"); }, {"unknown dataset 'cifar'", "fashion-mnist"});
+  expect_data_error([] { load_dataset("fashion-mnist", "validation"); }, {"validation"});
+}
+
+TEST(Catalog, FindsDatasetsWhereTheEnvironmentPoints) {
+  setenv("BILEVEL_MNIST_DIGITS_DIR", (kFixtures / "digits").c_str(), 1);
+  EXPECT_EQ(load_dataset("mnist-digits", "all").size(), 29);
+  unsetenv("BILEVEL_MNIST_DIGITS_DIR");
+}
+
+}  // namespace
+}  // namespace bilevel
