@@ -130,3 +130,29 @@ TEST(DeterministicAid, FloatAgreesWithDoubleToFloatPrecision) {
 
 }  // namespace
 }  // namespace bilevel
+
+namespace bilevel {
+namespace {
+using namespace testing;
+
+TEST(DeterministicAid, LowerLevelToleranceStopsEarlyAtTheRequestedResidual) {
+  const auto p = nonsymmetric(0.6);
+  EstimatorOptions o = aid(1000, 200);
+  o.ll.tolerance = 1e-9;
+  HypergradientEstimator est(p, o);
+  EstimatorState<double> state;
+  EstimatorStreams streams(1);
+  OracleCounts counts;
+  const Vector<double> l = test_lambda(p.dim_lambda());
+  const auto& r = est.compute(l, state, streams, counts);
+  EXPECT_LT(r.ll_steps, 100);  // q = 0.6: about 45 steps, not 1000
+  EXPECT_GT(r.ll_steps, 20);
+  EXPECT_EQ(counts.map_evals, r.ll_steps);
+  EXPECT_LE(r.ll_residual, 1e-9 * (1 + r.w.norm()));
+  // The residual bounds the error: ||w - w*|| <= residual / (1 - q).
+  EXPECT_LE((r.w - p.exact(l).w).norm(), r.ll_residual / 0.4 + 1e-14);
+  EXPECT_LT((r.hypergradient - p.exact(l).hypergradient).norm(), 1e-7);
+}
+
+}  // namespace
+}  // namespace bilevel

@@ -30,7 +30,7 @@ nlohmann::ordered_json to_json(const Eigen::MatrixBase<Derived>& v) {
 // One line of metrics.jsonl.
 template <class S>
 nlohmann::ordered_json to_json(const Checkpoint<S>& c) {
-  return {{"iteration", c.iteration},
+  nlohmann::ordered_json j = {{"iteration", c.iteration},
           {"seconds", c.seconds},
           {"objective", c.evaluation.objective},
           {"gradient_norm", c.evaluation.gradient_norm},
@@ -42,6 +42,12 @@ nlohmann::ordered_json to_json(const Checkpoint<S>& c) {
           {"evaluation_counts", to_json(c.evaluation_counts)},
           {"evaluation_exact", c.evaluation.exact},
           {"warm_start_bytes", c.warm_start_bytes}};
+  if (!c.evaluation.exact) {
+    j["evaluation_ll_residual"] = c.evaluation.ll_residual;
+    j["evaluation_ll_steps"] = c.evaluation.ll_steps;
+  }
+  for (const auto& [name, value] : c.evaluation.metrics) j[name] = value;
+  return j;
 }
 
 }  // namespace bilevel

@@ -41,6 +41,7 @@ EstimatorOptions read_estimator_options(Config& c, const EstimatorOptions& d, co
   o.ll.sampling = read_sampling(c, p + ".ll.sampling", d.ll.sampling);
   o.ll.warm_start = c.get_bool(p + ".ll.warm_start", d.ll.warm_start);
   o.ll.warm_start_schedule = c.get_bool(p + ".ll.warm_start_schedule", d.ll.warm_start_schedule);
+  o.ll.tolerance = c.get_double(p + ".ll.tolerance", d.ll.tolerance);
 
   const auto method = c.get_choice(p + ".ls.method", to_string(d.ls.method), {"fixed_point", "cg", "neumann", "reverse"});
   o.ls.method = method == "cg"        ? LinearSystemMethod::kConjugateGradient

@@ -16,6 +16,7 @@
 #include "bilevel/cli/problem_factory.hpp"
 #include "bilevel/cli/progress.hpp"
 #include "bilevel/methods/outer_loop.hpp"
+#include "bilevel/data/catalog.hpp"
 #include "bilevel/methods/presets.hpp"
 
 namespace bilevel {
@@ -63,6 +64,8 @@ int run(Config& c, const std::string& out_dir, std::ostream& out) {
     EvaluationOptions evaluation;
     evaluation.iterations = static_cast<int>(c.get_int("evaluation.iterations", evaluation.iterations));
     if (evaluation.iterations < 1) c.fail("evaluation.iterations", "must be >= 1");
+    evaluation.tolerance = c.get_double("evaluation.tolerance", evaluation.tolerance);
+    if (!(evaluation.tolerance >= 0)) c.fail("evaluation.tolerance", "must be >= 0");
     c.finish();
 
     std::optional<OuterLoop<P>> loop;
@@ -150,8 +153,9 @@ int list_command(std::ostream& out, bool markdown) {
          "  cg                conjugate gradient, symmetric d_w Phi only\n"
          "  neumann           truncated Neumann series (stocBiO, BSA)\n"
          "  reverse           ITD: reverse mode through the lower-level trajectory\n"
-         "datasets:\n"
-         "  (none yet)\n";
+         "datasets:\n";
+  for (const DatasetInfo& d : known_datasets())
+    out << fmt::format("  {:<17} {}\n  {:<17} splits: {}\n", d.name, d.description, "", d.splits);
   return 0;
 }
 

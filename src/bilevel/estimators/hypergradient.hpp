@@ -39,6 +39,8 @@ struct HypergradientResult {
   Vector<S> w;              // w_t, the lower-level solution used
   Vector<S> v;              // v_k, the linear-system solution (reverse mode: the adjoint at w_0)
   S outer_value = 0;        // E-hat(w_t, lambda, xi) on the outer minibatch
+  int ll_steps = 0;         // LL steps taken (fewer than t when ll.tolerance stopped them)
+  double ll_residual = 0;   // ||Phi-hat(w, lambda, zeta) - w|| at the last LL step
   OracleCounts spent;       // what this call cost
 };
 
@@ -131,7 +133,7 @@ class HypergradientEstimator {
     }
     require_finite(r_.hypergradient, "the hypergradient");
     state.w = r_.w;
-    state.ll_steps += o_.ll.iterations;
+    state.ll_steps += r_.ll_steps;
     r_.spent = spent;
     counts += spent;
     return r_;
@@ -172,6 +174,7 @@ class HypergradientEstimator {
     }
     const std::int64_t first = ll.warm_start_schedule ? state.ll_steps : 0;
     const auto b = static_cast<std::size_t>(ll_sampler_.batch_size());
+    r_.ll_steps = 0;
     for (int i = 0; i < ll.iterations; ++i) {
       const Batch zeta = oracle.draw_ll(ll_sampler_, rng);
       const S eta = static_cast<S>(ll.step.at(first + i));
@@ -181,9 +184,13 @@ class HypergradientEstimator {
         trajectory_steps_[static_cast<std::size_t>(i)] = eta;
       }
       oracle.map(r_.w, lambda, zeta, tmp_w_);
-      r_.w = (S(1) - eta) * r_.w + eta * tmp_w_;
+      tmp_w_ -= r_.w;  // Phi-hat(w) - w
+      r_.ll_residual = static_cast<double>(tmp_w_.norm());
+      r_.w += eta * tmp_w_;
+      ++r_.ll_steps;
+      if (ll.tolerance > 0 && r_.ll_residual <= ll.tolerance * (1.0 + static_cast<double>(r_.w.norm()))) break;
     }
-    require_finite(r_.w, "the lower-level iterate w", ll.iterations);
+    require_finite(r_.w, "the lower-level iterate w", r_.ll_steps);
   }
 
   void solve_linear_system(CountedOracle<P>& oracle, ConstVectorRef<S> lambda, EstimatorState<S>& state,
@@ -276,7 +283,7 @@ class HypergradientEstimator {
     const auto b = static_cast<std::size_t>(ll_sampler_.batch_size());
     Vector<S>& adjoint = r_.v;
     adjoint = g_w_;
-    for (int i = o_.ll.iterations - 1; i >= 0; --i) {
+    for (int i = r_.ll_steps - 1; i >= 0; --i) {
       const Batch zeta(trajectory_ids_.data() + static_cast<std::size_t>(i) * b, b);
       const S eta = trajectory_steps_[static_cast<std::size_t>(i)];
       oracle.map_vjp_lambda(trajectory_.col(i), lambda, adjoint, zeta, tmp_lambda_);

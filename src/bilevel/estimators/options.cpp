@@ -39,6 +39,7 @@ void EstimatorOptions::validate(Index ll_population, Index ul_population, bool j
   if (ll.iterations < 1) throw InvalidOptions(fmt::format("ll.iterations must be >= 1, got {}", ll.iterations));
   ll.step.validate("ll.step");
   check_batch("ll.batch_size", ll.batch_size, ll_population);
+  if (!(ll.tolerance >= 0)) throw InvalidOptions(fmt::format("ll.tolerance must be >= 0, got {}", ll.tolerance));
   if (ll.warm_start_schedule && ll.step.constant())
     throw InvalidOptions("ll.warm_start_schedule needs a decaying ll.step (decay_power > 0); with a constant step it does nothing");
 

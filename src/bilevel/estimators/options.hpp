@@ -32,6 +32,9 @@ struct LowerLevelOptions {
   bool warm_start = false;
   // Continue the step schedule where the previous call stopped (the schedule's own warm start).
   bool warm_start_schedule = false;
+  // Stop early once ||Phi-hat(w) - w|| <= tolerance (1 + ||w||); 0 always runs t steps. Meant for
+  // deterministic solves (evaluation): on minibatches the residual is noisy.
+  double tolerance = 0.0;
 };
 
 enum class LinearSystemMethod {

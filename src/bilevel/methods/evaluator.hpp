@@ -6,6 +6,9 @@
 #include <fmt/format.h>
 
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "bilevel/core/counters.hpp"
 #include "bilevel/estimators/hypergradient.hpp"
@@ -13,9 +16,19 @@
 namespace bilevel {
 
 struct EvaluationOptions {
-  // Accurate solve used when the problem has no closed form: deterministic (full batches) AID with
-  // this many LL and LS iterations (CG where the Jacobian is symmetric).
-  int iterations = 500;
+  // Accurate solve used when the problem has no closed form: deterministic (full batches) AID, CG on
+  // the LS where the Jacobian is symmetric. The LL starts from the previous evaluation's solution
+  // and stops once ||Phi(w) - w|| <= tolerance (1 + ||w||); both solvers stop after `iterations`.
+  int iterations = 2000;
+  // 0 = automatic: 1e-10 in double, 1e-5 in float (about what the precision can resolve).
+  double tolerance = 0;
+};
+
+// A problem may report metrics of its own at (lambda, w(lambda)), e.g. loss and accuracy per split.
+using NamedValues = std::vector<std::pair<std::string, double>>;
+template <class P>
+concept HasProblemMetrics = requires(const P& p, ConstVectorRef<typename P::Scalar> x) {
+  { p.metrics(x, x) } -> std::convertible_to<NamedValues>;
 };
 
 template <class S>
@@ -25,6 +38,9 @@ struct Evaluation {
   double gradient_norm = 0;
   double prox_gradient_norm = 0;  // ||G(lambda)|| at the step alpha given
   bool exact = false;             // closed form (true) or accurate solve (false)
+  double ll_residual = 0;         // ||Phi(w) - w|| of the accurate solve (0 for a closed form)
+  int ll_steps = 0;               // LL steps of the accurate solve
+  NamedValues metrics;            // the problem's own metrics at (lambda, w(lambda))
 };
 
 template <BilevelProblem P>
@@ -39,9 +55,13 @@ class Evaluator {
             "cannot evaluate metrics: the problem draws from an unbounded stream and has no closed form");
       EstimatorOptions o;
       o.ll.iterations = options.iterations;
+      const double tolerance = options.tolerance > 0 ? options.tolerance : (sizeof(S) >= 8 ? 1e-10 : 1e-5);
+      o.ll.tolerance = tolerance;
+      o.ll.warm_start = true;
       o.ls.iterations = options.iterations;
       o.ls.method = problem.jacobian_w_symmetric() ? LinearSystemMethod::kConjugateGradient
                                                    : LinearSystemMethod::kFixedPoint;
+      if (o.ls.method == LinearSystemMethod::kConjugateGradient) o.ls.tolerance = tolerance;
       estimator_.emplace(problem, o);
     }
   }
@@ -53,12 +73,16 @@ class Evaluator {
       e.objective = static_cast<double>(x.value);
       e.gradient = x.hypergradient;
       e.exact = true;
+      if constexpr (HasProblemMetrics<P>) e.metrics = p_.metrics(lambda, x.w);
     } else {
-      EstimatorState<S> state;  // cold: evaluation is independent of the run's warm starts
+      // Warm-started from the previous evaluation only (never from the run's state), full batches.
       EstimatorStreams streams(0);
-      const auto& r = estimator_->compute(lambda, state, streams, counts_);
+      const auto& r = estimator_->compute(lambda, state_, streams, counts_);
       e.objective = static_cast<double>(r.outer_value);
       e.gradient = r.hypergradient;
+      e.ll_residual = r.ll_residual;
+      e.ll_steps = r.ll_steps;
+      if constexpr (HasProblemMetrics<P>) e.metrics = p_.metrics(lambda, r.w);
     }
     e.gradient_norm = static_cast<double>(e.gradient.norm());
     Vector<S> stepped = lambda - static_cast<S>(alpha) * e.gradient;
@@ -74,6 +98,7 @@ class Evaluator {
   static constexpr bool has_exact = requires(const P& p, ConstVectorRef<S> l) { p.exact(l); };
   const P& p_;
   std::optional<HypergradientEstimator<P>> estimator_;
+  EstimatorState<S> state_;
   OracleCounts counts_;
 };
 

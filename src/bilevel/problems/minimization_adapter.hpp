@@ -53,6 +53,13 @@ class MinimizationAdapter {
     return base_.exact(lambda, gamma_);
   }
 
+  // The base problem's own metrics (loss, accuracy per split), where it has them.
+  auto metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const
+    requires requires(const M& m) { m.metrics(lambda, w); }
+  {
+    return base_.metrics(lambda, w);
+  }
+
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch b, Vector<S>* grad_w, Vector<S>* grad_lambda) const {
     return base_.outer(w, lambda, b, grad_w, grad_lambda);
   }
