@@ -3,10 +3,13 @@
 // once for every problem type and scalar type.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <memory>
 #include <string>
 
 #include "bilevel/cli/config.hpp"
+#include "bilevel/cli/data_config.hpp"
+#include "bilevel/problems/logistic_ho.hpp"
 #include "bilevel/problems/minimization_adapter.hpp"
 #include "bilevel/problems/quadratic.hpp"
 
@@ -40,10 +43,32 @@ Vector<S> read_lambda(Config& c, Index dim_lambda) {
   return Eigen::Map<const Vector<double>>(l.data(), dim_lambda).template cast<S>();
 }
 
+// logistic-ho on a real dataset (keys in docs/problems.md). gamma defaults to 1 / (L_data +
+// exp(lambda_max)), which keeps Phi a contraction on all of Lambda.
+template <class S, class F>
+decltype(auto) with_logistic_ho(Config& c, F&& f) {
+  const DataSplits data = read_data_splits(c);
+  LogisticHOOptions o;
+  const auto reg = c.get_choice("problem.regularization", "per_feature", {"per_feature", "scalar"});
+  o.regularization = reg == "scalar" ? Regularization::kScalar : Regularization::kPerFeature;
+  o.lambda_min = c.get_double("problem.lambda_min", -10.0);
+  o.lambda_max = c.get_double("problem.lambda_max", 1.0);
+  if (!(o.lambda_min < o.lambda_max))
+    c.fail("problem.lambda_max", fmt::format("must be > problem.lambda_min = {}, got {}", o.lambda_min, o.lambda_max));
+  if (o.lambda_max > 20) c.fail("problem.lambda_max", fmt::format("must be <= 20 (exp(lambda) overflows float), got {}", o.lambda_max));
+  LogisticHO<S> base(data.train, data.validation, data.test, o);
+  const double auto_gamma = 1.0 / (base.data_smoothness() + std::exp(o.lambda_max));
+  const double gamma = c.get_double("problem.gamma", 0.0);
+  if (gamma < 0) c.fail("problem.gamma", fmt::format("must be > 0 (or 0 for automatic), got {}", gamma));
+  const MinimizationAdapter<LogisticHO<S>> p(std::move(base), static_cast<S>(gamma > 0 ? gamma : auto_gamma));
+  return f(p);
+}
+
 // Calls f(problem) with the problem of the config, in scalar type S.
 template <class S, class F>
 decltype(auto) with_problem(Config& c, F&& f) {
-  const auto name = c.get_choice("problem.name", "quadratic", {"quadratic"});
+  const auto name = c.get_choice("problem.name", "quadratic", {"quadratic", "logistic-ho"});
+  if (name == "logistic-ho") return with_logistic_ho<S>(c, std::forward<F>(f));
   // quadratic
   const auto form = c.get_choice("problem.form", "minimization", {"minimization", "fixed_point"});
   const QuadraticOptions o = read_quadratic_options(c);

@@ -91,6 +91,7 @@ int run(Config& c, const std::string& out_dir, std::ostream& out) {
     nlohmann::ordered_json summary;
     summary["problem"] = c.get_string("problem.name", "quadratic");
     summary["method"] = method.method;
+    if constexpr (requires { problem.gamma(); }) summary["gamma"] = static_cast<double>(problem.gamma());
     RunSummary<S> result;
     try {
       result = loop->run(lambda, callbacks);

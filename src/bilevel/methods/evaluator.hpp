@@ -12,13 +12,17 @@
 
 #include "bilevel/core/counters.hpp"
 #include "bilevel/estimators/hypergradient.hpp"
+#include "bilevel/problems/counted_oracle.hpp"
 
 namespace bilevel {
 
 struct EvaluationOptions {
-  // Accurate solve used when the problem has no closed form: deterministic (full batches) AID, CG on
-  // the LS where the Jacobian is symmetric. The LL starts from the previous evaluation's solution
-  // and stops once ||Phi(w) - w|| <= tolerance (1 + ||w||); both solvers stop after `iterations`.
+  // Accurate solve used when the problem has no closed form, on full batches: the LL by Newton's
+  // method on Phi(w) - w = 0 with CG inner solves where d_w Phi is symmetric (fixed-point iterations
+  // otherwise), warm-started from the previous evaluation's solution, until the Newton correction
+  // (fixed point: the residual ||Phi(w) - w||) is <= tolerance (1 + ||w||); the LS by CG (fixed
+  // point) to ||r|| <= tolerance ||g||. `iterations`
+  // bounds the map evaluations of the LL and the steps of each linear solve.
   int iterations = 2000;
   // 0 = automatic: 1e-10 in double, 1e-5 in float (about what the precision can resolve).
   double tolerance = 0;
@@ -48,21 +52,24 @@ class Evaluator {
  public:
   using S = typename P::Scalar;
 
-  Evaluator(const P& problem, EvaluationOptions options = {}) : p_(problem) {
+  Evaluator(const P& problem, EvaluationOptions options = {})
+      : p_(problem), o_(options),
+        tolerance_(options.tolerance > 0 ? options.tolerance : (sizeof(S) >= 8 ? 1e-10 : 1e-5)) {
     if constexpr (!has_exact) {
       if (problem.ll_population() == kUnboundedPopulation || problem.ul_population() == kUnboundedPopulation)
         throw InvalidOptions(
             "cannot evaluate metrics: the problem draws from an unbounded stream and has no closed form");
+      // The LS and the final assembly: full batches, one LL step from the accurate solution (which
+      // measures its residual), CG where the Jacobian is symmetric.
       EstimatorOptions o;
-      o.ll.iterations = options.iterations;
-      const double tolerance = options.tolerance > 0 ? options.tolerance : (sizeof(S) >= 8 ? 1e-10 : 1e-5);
-      o.ll.tolerance = tolerance;
+      o.ll.iterations = 1;
       o.ll.warm_start = true;
       o.ls.iterations = options.iterations;
       o.ls.method = problem.jacobian_w_symmetric() ? LinearSystemMethod::kConjugateGradient
                                                    : LinearSystemMethod::kFixedPoint;
-      if (o.ls.method == LinearSystemMethod::kConjugateGradient) o.ls.tolerance = tolerance;
+      if (o.ls.method == LinearSystemMethod::kConjugateGradient) o.ls.tolerance = tolerance_;
       estimator_.emplace(problem, o);
+      full_ = MinibatchSampler(problem.ll_population(), problem.ll_population());
     }
   }
 
@@ -76,12 +83,13 @@ class Evaluator {
       if constexpr (HasProblemMetrics<P>) e.metrics = p_.metrics(lambda, x.w);
     } else {
       // Warm-started from the previous evaluation only (never from the run's state), full batches.
+      e.ll_steps = solve_lower_level(lambda);
       EstimatorStreams streams(0);
       const auto& r = estimator_->compute(lambda, state_, streams, counts_);
       e.objective = static_cast<double>(r.outer_value);
       e.gradient = r.hypergradient;
       e.ll_residual = r.ll_residual;
-      e.ll_steps = r.ll_steps;
+      e.ll_steps += r.ll_steps;
       if constexpr (HasProblemMetrics<P>) e.metrics = p_.metrics(lambda, r.w);
     }
     e.gradient_norm = static_cast<double>(e.gradient.norm());
@@ -96,8 +104,88 @@ class Evaluator {
 
  private:
   static constexpr bool has_exact = requires(const P& p, ConstVectorRef<S> l) { p.exact(l); };
+
+  // w(lambda) to the tolerance, into state_.w; returns the map evaluations spent. With a symmetric
+  // Jacobian (an LL minimisation): Newton's method on the residual r(w) = Phi(w) - w, each step
+  // solving (I - d_w Phi) d = r by CG to 1/10 of ||r|| and halving d until ||r|| decreases, until
+  // ||d|| <= tolerance (1 + ||w||); this
+  // needs O(sqrt(kappa)) products per step where fixed-point iterations need O(kappa) (kappa = 1/(1 - q)).
+  // Otherwise plain fixed-point iterations.
+  int solve_lower_level(ConstVectorRef<S> lambda) {
+    CountedOracle<P> oracle(p_, counts_);
+    Rng unused(0);
+    const Batch all = oracle.draw_ll(full_, unused);
+    const Index d = p_.dim_w();
+    Vector<S>& w = state_.w;
+    if (w.size() != d) w = Vector<S>::Zero(d);
+    Vector<S> phi(d), r(d), trial(d);
+    auto residual = [&](const Vector<S>& x, Vector<S>& out) {
+      oracle.map(x, lambda, all, phi);
+      out = phi - x;
+      return static_cast<double>(out.norm());
+    };
+    double norm = residual(w, r);
+    int steps = 1;
+    auto done = [&] { return norm <= tolerance_ * (1.0 + static_cast<double>(w.norm())); };
+    if (!p_.jacobian_w_symmetric()) {
+      for (; steps < o_.iterations && !done(); ++steps) {
+        w = phi;
+        norm = residual(w, r);
+      }
+      return steps;
+    }
+    Vector<S> delta(d), res(d), dir(d), ad(d);
+    auto apply_a = [&](const Vector<S>& x, Vector<S>& out) {  // (I - d_w Phi^T) x
+      oracle.map_vjp_w(w, lambda, x, all, out);
+      out = x - out;
+    };
+    // Stop on the Newton correction, which estimates ||w - w*|| (the residual alone understates the
+    // error by 1/(1 - q), large when the LL is ill-conditioned).
+    for (int newton = 0; newton < 50 && steps < o_.iterations; ++newton) {
+      delta.setZero();
+      res = r;
+      dir = res;
+      S rs = res.squaredNorm();
+      const S stop = static_cast<S>(0.1 * norm);
+      for (int j = 0; j < o_.iterations && std::sqrt(rs) > stop; ++j) {
+        apply_a(dir, ad);
+        const S curvature = dir.dot(ad);
+        if (!(curvature > 0)) break;
+        const S a = rs / curvature;
+        delta += a * dir;
+        res -= a * ad;
+        const S next = res.squaredNorm();
+        dir = res + (next / rs) * dir;
+        rs = next;
+      }
+      if (static_cast<double>(delta.norm()) <= tolerance_ * (1.0 + static_cast<double>(w.norm()))) {
+        w += delta;
+        oracle.map(w, lambda, all, phi);
+        ++steps;
+        break;
+      }
+      // Backtracking: accept the largest of d, d/2, ... that decreases the residual.
+      S scale = 1;
+      double trial_norm = norm;
+      for (int halving = 0; halving < 20; ++halving, scale /= 2) {
+        trial = w + scale * delta;
+        trial_norm = residual(trial, res);
+        ++steps;
+        if (trial_norm < norm) break;
+      }
+      if (!(trial_norm < norm)) break;  // no progress at rounding level: as accurate as it gets
+      w = trial;
+      r = res;
+      norm = trial_norm;
+    }
+    return steps;
+  }
+
   const P& p_;
+  EvaluationOptions o_;
+  double tolerance_;
   std::optional<HypergradientEstimator<P>> estimator_;
+  MinibatchSampler full_;
   EstimatorState<S> state_;
   OracleCounts counts_;
 };

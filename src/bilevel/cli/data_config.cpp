@@ -1,0 +1,65 @@
+#include "bilevel/cli/data_config.hpp"
+
+#include <fmt/format.h>
+
+#include "bilevel/data/catalog.hpp"
+#include "bilevel/data/splits.hpp"
+
+namespace bilevel {
+namespace {
+
+// The first `n` rows of a seeded shuffle of d, and the rest.
+std::pair<Dataset, Dataset> take(const Dataset& d, Index n, std::uint64_t seed) {
+  const auto idx = shuffled_indices(d.size(), seed);
+  const std::span<const Index> all(idx);
+  return {subset(d, all.first(static_cast<std::size_t>(n))), subset(d, all.subspan(static_cast<std::size_t>(n)))};
+}
+
+}  // namespace
+
+DataSplits read_data_splits(Config& c) {
+  const auto name = c.get_choice("problem.dataset", "fashion-mnist", {"fashion-mnist", "mnist-digits"});
+  const auto train_size = c.get_int("problem.train_size", 5000);
+  const auto validation_size = c.get_int("problem.validation_size", 5000);
+  const auto test_size = c.get_int("problem.test_size", 0);
+  const auto seed = static_cast<std::uint64_t>(c.get_int("problem.seed", 0));
+  if (train_size < 1) c.fail("problem.train_size", fmt::format("must be >= 1, got {}", train_size));
+  if (validation_size < 1) c.fail("problem.validation_size", fmt::format("must be >= 1, got {}", validation_size));
+  if (test_size < 0) c.fail("problem.test_size", fmt::format("must be >= 0 (0 = all that is left), got {}", test_size));
+
+  auto too_many = [&](const char* key, Index wanted, Index available, const std::string& from) {
+    if (wanted > available)
+      c.fail(key, fmt::format("asks for {} examples but {} has only {} left", wanted, from, available));
+  };
+  DataSplits s;
+  try {
+    if (name == "fashion-mnist") {
+      const Dataset train = load_dataset(name, "train");
+      too_many("problem.train_size", train_size + validation_size, train.size(),
+               "the Fashion-MNIST training split (train_size + validation_size)");
+      auto [t, rest] = take(train, train_size, seed);
+      s.train = std::move(t);
+      s.validation = take(rest, validation_size, seed + 1).first;
+      const Dataset test = load_dataset(name, "test");
+      too_many("problem.test_size", test_size, test.size(), "the Fashion-MNIST test split");
+      s.test = test_size == 0 ? test : take(test, test_size, seed + 2).first;
+    } else {
+      const Dataset all = load_dataset(name, "all");
+      too_many("problem.train_size", train_size + validation_size + test_size, all.size(),
+               "the MNIST digits (train_size + validation_size + test_size)");
+      auto [t, rest] = take(all, train_size, seed);
+      auto [v, rest2] = take(rest, validation_size, seed + 1);
+      s.train = std::move(t);
+      s.validation = std::move(v);
+      s.test = test_size == 0 ? rest2 : take(rest2, test_size, seed + 2).first;
+    }
+  } catch (const DataError& e) {
+    throw DataError(fmt::format("{} (problem.dataset = \"{}\" in {})", e.what(), name, c.source()));
+  }
+  s.train.source = fmt::format("{} train ({} examples)", name, s.train.size());
+  s.validation.source = fmt::format("{} validation ({} examples)", name, s.validation.size());
+  s.test.source = fmt::format("{} test ({} examples)", name, s.test.size());
+  return s;
+}
+
+}  // namespace bilevel

@@ -1,0 +1,84 @@
+#pragma once
+// Multinomial logistic regression with a linear model: the loss shared by the logistic-ho,
+// data-poisoning and hyper-cleaning problems, with its hand-derived derivatives.
+//
+//   logits Z = X W (n x c, X: n x d examples by rows, W: d x c), P = softmax(Z) by rows,
+//   loss   L(W) = (1/n) sum_i [logsumexp(Z_i) - Z_{i, y_i}]
+//   grad   dL/dW = X^T (P - Y) / n                             (Y one-hot)
+//   Hessian-vector product, direction U (d x c): with Z_U = X U,
+//          H U = X^T (P o Z_U - P o rowsum(P o Z_U)) / n        (o: elementwise)
+//   gradient in X (data poisoning):  dL/dX = (P - Y) W^T / n
+#include <cmath>
+#include <span>
+
+#include "bilevel/core/types.hpp"
+
+namespace bilevel::softmax {
+
+template <class S>
+using ConstRows = Eigen::Ref<const RowMatrix<S>>;
+template <class S>
+using ConstWeights = Eigen::Map<const Matrix<S>>;  // W, d x c, column-major view of w
+
+// Row-wise softmax of `z` in place; returns sum_i [logsumexp(z_i) - z_{i, y_i}] (the summed loss).
+template <class S>
+S softmax_rows(Matrix<S>& z, std::span<const std::int32_t> y) {
+  S total = 0;
+  for (Index i = 0; i < z.rows(); ++i) {
+    const S m = z.row(i).maxCoeff();
+    const S target = z(i, y[static_cast<std::size_t>(i)]);
+    z.row(i) = (z.row(i).array() - m).exp();
+    const S sum = z.row(i).sum();
+    z.row(i) /= sum;
+    total += std::log(sum) + m - target;
+  }
+  return total;
+}
+
+// Mean loss; when `grad` is given, grad = X^T (P - Y) / n (d x c). `probabilities` receives P - Y.
+template <class S>
+S loss_and_grad(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w, Matrix<S>* grad,
+                Matrix<S>* residual = nullptr) {
+  Matrix<S> p = x * w;
+  const S n = static_cast<S>(x.rows());
+  const S loss = softmax_rows(p, y) / n;
+  if (grad || residual) {
+    for (Index i = 0; i < p.rows(); ++i) p(i, y[static_cast<std::size_t>(i)]) -= S(1);
+    if (grad) grad->noalias() = x.transpose() * p / n;
+    if (residual) *residual = std::move(p);
+  }
+  return loss;
+}
+
+// H U = X^T (P o Z_U - P o rowsum(P o Z_U)) / n, the Hessian of the mean loss in W applied to U.
+template <class S>
+void hessian_vector(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w,
+                    const ConstWeights<S>& u, Matrix<S>& out) {
+  Matrix<S> p = x * w;
+  softmax_rows(p, y);
+  Matrix<S> zu = x * u;
+  zu.array() *= p.array();                                   // P o Z_U
+  const Vector<S> rows = zu.rowwise().sum();                 // rowsum(P o Z_U)
+  zu.array() -= p.array().colwise() * rows.array();          // - P o rowsum
+  out.noalias() = x.transpose() * zu / static_cast<S>(x.rows());
+}
+
+struct LossAccuracy {
+  double loss = 0, accuracy = 0;
+};
+
+// Mean loss and the fraction of examples whose largest logit is the label's.
+template <class S>
+LossAccuracy evaluate(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w) {
+  Matrix<S> z = x * w;
+  Index correct = 0;
+  for (Index i = 0; i < z.rows(); ++i) {
+    Index best = 0;
+    z.row(i).maxCoeff(&best);
+    correct += best == y[static_cast<std::size_t>(i)];
+  }
+  const double loss = static_cast<double>(softmax_rows(z, y)) / static_cast<double>(x.rows());
+  return {loss, static_cast<double>(correct) / static_cast<double>(x.rows())};
+}
+
+}  // namespace bilevel::softmax

@@ -1,0 +1,199 @@
+#pragma once
+// logistic-ho: hyperparameter optimisation of an L2-regularised multinomial logistic regression, the
+// hyperparameter-optimisation experiment of the loops paper (Ji, Liu, Liang, Ying 2022).
+//
+//   LL  g(W, lambda) = (1/n) sum_{i in train} CE(x_i^T W, y_i) + 1/2 sum_j exp(lambda_j) ||W_j||^2
+//   UL  E(W)         = (1/m) sum_{v in validation} CE(x_v^T W, y_v)
+//
+// W is d x c (features by classes; w = vec(W), column-major); lambda is one log-regularisation per
+// feature (row W_j) or a single one for all, so exp(lambda) stays positive. Derivatives:
+//   grad_W g      = X^T (P - Y) / n + diag(exp(lambda)) W
+//   Hess_WW g U   = X^T (P o XU - P o rowsum(P o XU)) / n + diag(exp(lambda)) U
+//   d2_{lambda W} g U, entry j = exp(lambda_j) <W_j, U_j>  (scalar form: exp(lambda) <W, U>)
+//   grad_W E      = X_val^T (P_val - Y_val) / m,  grad_lambda E = 0
+// g is exp(min lambda)-strongly convex and (L_data + exp(max lambda))-smooth with
+// L_data = lambda_max(X^T X / n) / 2, so Phi = W - gamma grad g is a contraction for
+// gamma < 2 / (L_data + exp(max lambda)). Lambda = [lambda_min, lambda_max]^m keeps it one for a given gamma.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <memory>
+#include <numeric>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bilevel/core/constraints.hpp"
+#include "bilevel/core/error.hpp"
+#include "bilevel/data/dataset.hpp"
+#include "bilevel/problems/linear_softmax.hpp"
+
+namespace bilevel {
+
+enum class Regularization { kScalar, kPerFeature };
+
+struct LogisticHOOptions {
+  Regularization regularization = Regularization::kPerFeature;
+  // Box on lambda (log-regularisation); see the header comment for why it has an upper end.
+  double lambda_min = -30.0;
+  double lambda_max = 30.0;
+};
+
+template <class S>
+class LogisticHO {
+ public:
+  using Scalar = S;
+
+  LogisticHO(const Dataset& train, const Dataset& validation, const Dataset& test, LogisticHOOptions o = {})
+      : o_(o), classes_(train.num_classes), x_(train.x.cast<S>()), y_(train.y), xv_(validation.x.cast<S>()),
+        yv_(validation.y), xt_(test.x.cast<S>()), yt_(test.y) {
+    for (const Dataset* d : {&train, &validation, &test}) d->validate();
+    if (train.size() == 0 || validation.size() == 0)
+      throw InvalidOptions("logistic-ho needs a non-empty training and validation set");
+    if (validation.dim() != train.dim() || (test.size() > 0 && test.dim() != train.dim()))
+      throw InvalidOptions(fmt::format("logistic-ho: feature dimensions differ: train {}, validation {}, test {}",
+                                       train.dim(), validation.dim(), test.dim()));
+    if (validation.num_classes != classes_ || (test.size() > 0 && test.num_classes != classes_))
+      throw InvalidOptions("logistic-ho: the splits have different numbers of classes");
+    if (!(o.lambda_min < o.lambda_max))
+      throw InvalidOptions(fmt::format("logistic-ho: lambda_min {} must be < lambda_max {}", o.lambda_min, o.lambda_max));
+    constraint_ = std::make_shared<Box<S>>(static_cast<S>(o.lambda_min), static_cast<S>(o.lambda_max));
+  }
+
+  Index dim_w() const { return x_.cols() * classes_; }
+  Index dim_lambda() const { return o_.regularization == Regularization::kPerFeature ? x_.cols() : 1; }
+  Index ll_population() const { return x_.rows(); }
+  Index ul_population() const { return xv_.rows(); }
+  Index features() const { return x_.cols(); }
+  int classes() const { return classes_; }
+  const ConstraintSet<S>& constraint() const { return *constraint_; }
+
+  // L_data = lambda_max(X^T X / n) / 2, by power iteration (a smoothness bound of the data term).
+  double data_smoothness(int iterations = 50) const {
+    Vector<double> v = Vector<double>::Ones(x_.cols()).normalized();
+    double norm = 0;
+    const RowMatrix<double> x = x_.template cast<double>();
+    for (int i = 0; i < iterations; ++i) {
+      const Vector<double> xv = x.transpose() * (x * v) / static_cast<double>(x.rows());
+      norm = xv.norm();
+      if (norm == 0) break;
+      v = xv / norm;
+    }
+    return 0.5 * norm;
+  }
+
+  S ll_value(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch) const {
+    const auto W = weights(w);
+    return with_rows(batch, [&](const auto& x, std::span<const std::int32_t> y) {
+      return softmax::loss_and_grad<S>(x, y, W, nullptr) + S(0.5) * regulariser(lambda, W);
+    });
+  }
+
+  void ll_grad(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch, VectorRef<S> out) const {
+    const auto W = weights(w);
+    Matrix<S> g;
+    with_rows(batch, [&](const auto& x, std::span<const std::int32_t> y) { return softmax::loss_and_grad<S>(x, y, W, &g); });
+    g += scaled_rows(lambda, W);
+    out = Eigen::Map<const Vector<S>>(g.data(), g.size());
+  }
+
+  void ll_hvp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch, VectorRef<S> out) const {
+    const auto W = weights(w), U = weights(u);
+    Matrix<S> h;
+    with_rows(batch, [&](const auto& x, std::span<const std::int32_t> y) {
+      softmax::hessian_vector<S>(x, y, W, U, h);
+      return S(0);
+    });
+    h += scaled_rows(lambda, U);
+    out = Eigen::Map<const Vector<S>>(h.data(), h.size());
+  }
+
+  void ll_mixed_vjp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch /*batch*/,
+                    VectorRef<S> out) const {
+    const auto W = weights(w), U = weights(u);
+    if (o_.regularization == Regularization::kScalar) {
+      out(0) = std::exp(lambda(0)) * (W.array() * U.array()).sum();
+    } else {
+      out = lambda.array().exp() * (W.array() * U.array()).rowwise().sum();
+    }
+  }
+
+  S outer(ConstVectorRef<S> w, ConstVectorRef<S> /*lambda*/, Batch batch, Vector<S>* grad_w,
+          Vector<S>* grad_lambda) const {
+    const auto W = weights(w);
+    Matrix<S> g;
+    const S value = with_rows(batch, [&](const auto& x, std::span<const std::int32_t> y) {
+      return softmax::loss_and_grad<S>(x, y, W, grad_w ? &g : nullptr);
+    }, /*validation=*/true);
+    if (grad_w) *grad_w = Eigen::Map<const Vector<S>>(g.data(), g.size());
+    if (grad_lambda) grad_lambda->setZero(dim_lambda());
+    return value;
+  }
+
+  // Loss and accuracy of W on each split.
+  std::vector<std::pair<std::string, double>> metrics(ConstVectorRef<S> /*lambda*/, ConstVectorRef<S> w) const {
+    const auto W = weights(w);
+    std::vector<std::pair<std::string, double>> m;
+    auto add = [&](const char* split, const RowMatrix<S>& x, const std::vector<std::int32_t>& y) {
+      if (x.rows() == 0) return;
+      const auto r = softmax::evaluate<S>(x, y, W);
+      m.emplace_back(fmt::format("{}_loss", split), r.loss);
+      m.emplace_back(fmt::format("{}_accuracy", split), r.accuracy);
+    };
+    add("train", x_, y_);
+    add("validation", xv_, yv_);
+    add("test", xt_, yt_);
+    return m;
+  }
+
+ private:
+  softmax::ConstWeights<S> weights(ConstVectorRef<S> w) const {
+    return softmax::ConstWeights<S>(w.data(), x_.cols(), classes_);
+  }
+
+  // sum_j exp(lambda_j) ||W_j||^2
+  S regulariser(ConstVectorRef<S> lambda, const softmax::ConstWeights<S>& W) const {
+    if (o_.regularization == Regularization::kScalar) return std::exp(lambda(0)) * W.squaredNorm();
+    return (lambda.array().exp() * W.rowwise().squaredNorm().array()).sum();
+  }
+
+  // diag(exp(lambda)) U
+  Matrix<S> scaled_rows(ConstVectorRef<S> lambda, const softmax::ConstWeights<S>& U) const {
+    if (o_.regularization == Regularization::kScalar) return std::exp(lambda(0)) * U;
+    return lambda.array().exp().matrix().asDiagonal() * U;
+  }
+
+  // Calls f(rows, labels) with the examples of `batch`: the stored matrix itself for the full batch
+  // (ids 0..n-1 in order, as the samplers give it), a gathered copy otherwise.
+  template <class F>
+  S with_rows(Batch batch, F&& f, bool validation = false) const {
+    const RowMatrix<S>& x = validation ? xv_ : x_;
+    const std::vector<std::int32_t>& y = validation ? yv_ : y_;
+    const auto n = static_cast<std::size_t>(x.rows());
+    bool full = batch.size() == n;
+    for (std::size_t i = 0; full && i < n; ++i) full = batch[i] == i;
+    if (full) return f(x, std::span<const std::int32_t>(y));
+    RowMatrix<S> rows(static_cast<Index>(batch.size()), x.cols());
+    std::vector<std::int32_t> labels(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i] >= n)
+        throw InvalidOptions(fmt::format("logistic-ho: sample id {} outside the {} examples", batch[i], n));
+      rows.row(static_cast<Index>(i)) = x.row(static_cast<Index>(batch[i]));
+      labels[i] = y[batch[i]];
+    }
+    return f(rows, std::span<const std::int32_t>(labels));
+  }
+
+  LogisticHOOptions o_;
+  int classes_;
+  RowMatrix<S> x_;
+  std::vector<std::int32_t> y_;
+  RowMatrix<S> xv_;
+  std::vector<std::int32_t> yv_;
+  RowMatrix<S> xt_;
+  std::vector<std::int32_t> yt_;
+  std::shared_ptr<const ConstraintSet<S>> constraint_;
+};
+
+}  // namespace bilevel

@@ -1,0 +1,76 @@
+// End to end: bilevel run and hypergrad on logistic-ho, with the real MNIST digits of the fixture.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "run_executable.hpp"
+
+namespace bilevel {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kConfig = std::string(BILEVEL_SOURCE_DIR) + "/examples/logistic-ho.toml";
+// 29 fixture digits: 12 train, 10 validation, 7 test; double precision for exact comparisons.
+const std::string kSmall =
+    " problem.dataset=mnist-digits problem.train_size=12 problem.validation_size=10 problem.test_size=7"
+    " precision=double ul.max_iterations=6 ul.eval_every=3";
+
+class LogisticHoCommand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("BILEVEL_MNIST_DIGITS_DIR", (std::string(BILEVEL_SOURCE_DIR) + "/tests/data/fixtures/digits").c_str(), 1);
+  }
+  void TearDown() override { unsetenv("BILEVEL_MNIST_DIGITS_DIR"); }
+};
+
+TEST_F(LogisticHoCommand, RunWritesTheProblemsMetricsAtEveryCheckpoint) {
+  const fs::path dir = fs::temp_directory_path() / ("bilevel-test-lho-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  const auto r = testing::run_bilevel("run " + kConfig + kSmall + " --out " + dir.string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::ifstream metrics(dir / "metrics.jsonl");
+  std::string line;
+  int lines = 0;
+  while (std::getline(metrics, line)) {
+    const auto j = nlohmann::json::parse(line);
+    for (const char* key : {"train_loss", "train_accuracy", "validation_loss", "test_accuracy", "evaluation_ll_residual"})
+      EXPECT_TRUE(j.contains(key)) << key << " missing in " << line;
+    EXPECT_NEAR(j["validation_loss"].get<double>(), j["objective"].get<double>(), 1e-9);  // f is the validation loss
+    ++lines;
+  }
+  EXPECT_EQ(lines, 3);  // iterations 0, 3, 6
+  std::ifstream in(dir / "summary.json");
+  const auto summary = nlohmann::json::parse(in);
+  EXPECT_EQ(summary["method"], "aid-bio-nq-loop");
+  EXPECT_GT(summary["gamma"].get<double>(), 0.0);
+  fs::remove_all(dir);
+}
+
+TEST_F(LogisticHoCommand, HypergradPrintsAnEstimate) {
+  const auto r = testing::run_bilevel("hypergrad " + kConfig + kSmall);
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["hypergradient"].size(), 784u);
+}
+
+TEST_F(LogisticHoCommand, SplitsLargerThanTheDatasetAreAnErrorNamingTheKey) {
+  const auto r = testing::run_bilevel("hypergrad " + kConfig + kSmall + " problem.train_size=25");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("problem.train_size"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("29"), std::string::npos) << r.out;
+}
+
+TEST_F(LogisticHoCommand, AMissingDatasetSaysHowToInstallIt) {
+  setenv("BILEVEL_MNIST_DIGITS_DIR", "/nonexistent", 1);
+  const auto r = testing::run_bilevel("hypergrad " + kConfig + kSmall);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("setup.sh --data"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace bilevel
