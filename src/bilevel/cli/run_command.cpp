@@ -46,10 +46,12 @@ std::string default_out_dir(const std::string& config_path) {
 
 template <class S>
 nlohmann::ordered_json point_metrics(const Checkpoint<S>& c) {
-  return {{"iteration", c.iteration},
-          {"objective", c.evaluation.objective},
-          {"gradient_norm", c.evaluation.gradient_norm},
-          {"prox_gradient_norm", c.evaluation.prox_gradient_norm}};
+  nlohmann::ordered_json j = {{"iteration", c.iteration},
+                              {"objective", c.evaluation.objective},
+                              {"gradient_norm", c.evaluation.gradient_norm},
+                              {"prox_gradient_norm", c.evaluation.prox_gradient_norm}};
+  for (const auto& [name, value] : c.evaluation.metrics) j[name] = value;
+  return j;
 }
 
 template <class S>
@@ -123,6 +125,11 @@ int run(Config& c, const std::string& out_dir, std::ostream& out) {
         result.last->evaluation.objective, first.evaluation.prox_gradient_norm,
         result.last->evaluation.prox_gradient_norm, result.counts.samples(), result.counts.samples_ll,
         result.counts.samples_ul, result.counts.gradients(), result.counts.matvecs(), dir.string());
+    // The problem's own metrics (loss and accuracy per split), start -> end.
+    const auto& before = first.evaluation.metrics;
+    const auto& after = result.last->evaluation.metrics;
+    for (std::size_t i = 0; i < before.size() && i < after.size(); ++i)
+      out << fmt::format("  {:<20} {:.4g} -> {:.4g}\n", before[i].first, before[i].second, after[i].second);
     return 0;
   });
 }
