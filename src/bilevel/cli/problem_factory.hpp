@@ -3,12 +3,14 @@
 // once for every problem type and scalar type.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
 
 #include "bilevel/cli/config.hpp"
 #include "bilevel/cli/data_config.hpp"
+#include "bilevel/problems/data_poisoning.hpp"
 #include "bilevel/problems/logistic_ho.hpp"
 #include "bilevel/problems/minimization_adapter.hpp"
 #include "bilevel/problems/quadratic.hpp"
@@ -64,11 +66,33 @@ decltype(auto) with_logistic_ho(Config& c, F&& f) {
   return f(p);
 }
 
+// data-poisoning (keys in docs/problems.md): the first poisoned_fraction of the (shuffled) training
+// split is poisoned. gamma defaults to 1 / (L + mu) with L bounding the smoothness for every feasible noise.
+template <class S, class F>
+decltype(auto) with_data_poisoning(Config& c, F&& f) {
+  const DataSplits data = read_data_splits(c);
+  DataPoisoningOptions o;
+  const double fraction = c.get_double("problem.poisoned_fraction", 0.2);
+  if (!(fraction > 0 && fraction <= 1)) c.fail("problem.poisoned_fraction", fmt::format("must be in (0, 1], got {}", fraction));
+  o.epsilon = c.get_double("problem.epsilon", o.epsilon);
+  if (!(o.epsilon > 0 && o.epsilon <= 1)) c.fail("problem.epsilon", fmt::format("must be in (0, 1], got {}", o.epsilon));
+  o.regularization = c.get_double("problem.regularization", o.regularization);
+  if (!(o.regularization > 0)) c.fail("problem.regularization", fmt::format("must be > 0, got {}", o.regularization));
+  const auto poisoned = std::max<Index>(1, static_cast<Index>(std::llround(fraction * static_cast<double>(data.train.size()))));
+  DataPoisoning<S> base(data.train, poisoned, data.validation, data.test, o);
+  const double auto_gamma = 1.0 / (base.data_smoothness() + base.strong_convexity());
+  const double gamma = c.get_double("problem.gamma", 0.0);
+  if (gamma < 0) c.fail("problem.gamma", fmt::format("must be > 0 (or 0 for automatic), got {}", gamma));
+  const MinimizationAdapter<DataPoisoning<S>> p(std::move(base), static_cast<S>(gamma > 0 ? gamma : auto_gamma));
+  return f(p);
+}
+
 // Calls f(problem) with the problem of the config, in scalar type S.
 template <class S, class F>
 decltype(auto) with_problem(Config& c, F&& f) {
-  const auto name = c.get_choice("problem.name", "quadratic", {"quadratic", "logistic-ho"});
+  const auto name = c.get_choice("problem.name", "quadratic", {"quadratic", "logistic-ho", "data-poisoning"});
   if (name == "logistic-ho") return with_logistic_ho<S>(c, std::forward<F>(f));
+  if (name == "data-poisoning") return with_data_poisoning<S>(c, std::forward<F>(f));
   // quadratic
   const auto form = c.get_choice("problem.form", "minimization", {"minimization", "fixed_point"});
   const QuadraticOptions o = read_quadratic_options(c);

@@ -63,6 +63,22 @@ void hessian_vector(const ConstRows<S>& x, std::span<const std::int32_t> y, cons
   out.noalias() = x.transpose() * zu / static_cast<S>(x.rows());
 }
 
+// lambda_max(X^T X / n) / 2, by power iteration: the smoothness of the mean loss in W (the softmax
+// cross-entropy's Hessian in the logits is at most I / 2).
+template <class S>
+double smoothness(const RowMatrix<S>& x, int iterations = 50) {
+  const RowMatrix<double> xd = x.template cast<double>();
+  Vector<double> v = Vector<double>::Ones(x.cols()).normalized();
+  double norm = 0;
+  for (int i = 0; i < iterations; ++i) {
+    const Vector<double> next = xd.transpose() * (xd * v) / static_cast<double>(x.rows());
+    norm = next.norm();
+    if (norm == 0) break;
+    v = next / norm;
+  }
+  return 0.5 * norm;
+}
+
 struct LossAccuracy {
   double loss = 0, accuracy = 0;
 };

@@ -69,19 +69,8 @@ class LogisticHO {
   int classes() const { return classes_; }
   const ConstraintSet<S>& constraint() const { return *constraint_; }
 
-  // L_data = lambda_max(X^T X / n) / 2, by power iteration (a smoothness bound of the data term).
-  double data_smoothness(int iterations = 50) const {
-    Vector<double> v = Vector<double>::Ones(x_.cols()).normalized();
-    double norm = 0;
-    const RowMatrix<double> x = x_.template cast<double>();
-    for (int i = 0; i < iterations; ++i) {
-      const Vector<double> xv = x.transpose() * (x * v) / static_cast<double>(x.rows());
-      norm = xv.norm();
-      if (norm == 0) break;
-      v = xv / norm;
-    }
-    return 0.5 * norm;
-  }
+  // L_data = lambda_max(X^T X / n) / 2 (a smoothness bound of the data term).
+  double data_smoothness() const { return softmax::smoothness(x_); }
 
   S ll_value(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch) const {
     const auto W = weights(w);

@@ -1,0 +1,204 @@
+#pragma once
+// data-poisoning: the warm-start paper's attack (Grazzi, Pontil, Salzo 2023, section 6). The attacker
+// adds noise lambda_i to the first n_p training images (the poisoned points; labels kept) to maximise
+// the validation loss of a linear classifier trained on the poisoned set.
+//
+//   x~_i = x_i + lambda_i for i < n_p, x_i otherwise
+//   LL  g(W, lambda) = (1/n) sum_i CE(x~_i^T W, y_i) + r mean(W^2),   r = 0.1, mean over the d c entries
+//   UL  E(W)         = - (1/m) sum_{v in validation} CE(x_v^T W, y_v)   (minimised: the attacker maximises CE)
+//   Lambda = { lambda : |lambda_ij| <= eps and 0 <= x_ij + lambda_ij <= 1 }, a box (exact projection: a clamp)
+//
+// Derivatives (P, Y as in linear_softmax.hpp; z_i = U^T x~_i):
+//   grad_W g = X~^T (P - Y) / n + (2 r / (d c)) W,   Hess g U = softmax HVP on X~ + (2 r / (d c)) U
+//   d2_{lambda_i W} g U = (1/n) [U (p_i - y_i) + W (p_i o z_i - p_i (p_i^T z_i))]   for a poisoned i
+//   grad_W E = - X_val^T (P_val - Y_val) / m,   grad_lambda E = 0
+#include <fmt/format.h>
+
+#include <cmath>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bilevel/core/constraints.hpp"
+#include "bilevel/core/error.hpp"
+#include "bilevel/data/dataset.hpp"
+#include "bilevel/problems/linear_softmax.hpp"
+
+namespace bilevel {
+
+struct DataPoisoningOptions {
+  double epsilon = 0.3;       // L-infinity radius of each noise entry
+  double regularization = 0.1;  // r in r mean(W^2)
+};
+
+template <class S>
+class DataPoisoning {
+ public:
+  using Scalar = S;
+
+  // The first `poisoned` rows of `train` are the poisoned points.
+  DataPoisoning(const Dataset& train, Index poisoned, const Dataset& validation, const Dataset& test,
+                DataPoisoningOptions o = {})
+      : o_(o), classes_(train.num_classes), poisoned_(poisoned), x_(train.x.cast<S>()), y_(train.y),
+        xv_(validation.x.cast<S>()), yv_(validation.y), xt_(test.x.cast<S>()), yt_(test.y) {
+    for (const Dataset* d : {&train, &validation, &test}) d->validate();
+    if (train.size() == 0 || validation.size() == 0)
+      throw InvalidOptions("data-poisoning needs a non-empty training and validation set");
+    if (poisoned < 1 || poisoned > train.size())
+      throw InvalidOptions(fmt::format("data-poisoning: {} poisoned points, but the training set has {}", poisoned, train.size()));
+    if (validation.dim() != train.dim() || (test.size() > 0 && test.dim() != train.dim()))
+      throw InvalidOptions("data-poisoning: the splits have different feature dimensions");
+    if (!(o.epsilon > 0)) throw InvalidOptions(fmt::format("data-poisoning: epsilon must be > 0, got {}", o.epsilon));
+    if (!(o.regularization > 0))
+      throw InvalidOptions(fmt::format("data-poisoning: regularization must be > 0, got {}", o.regularization));
+    // The box: |lambda| <= eps and x + lambda in [0, 1].
+    const Index d = x_.cols();
+    Vector<S> lo(poisoned * d), hi(poisoned * d);
+    for (Index i = 0; i < poisoned; ++i)
+      for (Index j = 0; j < d; ++j) {
+        lo(i * d + j) = std::max(static_cast<S>(-o.epsilon), -x_(i, j));
+        hi(i * d + j) = std::min(static_cast<S>(o.epsilon), S(1) - x_(i, j));
+      }
+    constraint_ = std::make_shared<Box<S>>(std::move(lo), std::move(hi));
+  }
+
+  Index dim_w() const { return x_.cols() * classes_; }
+  Index dim_lambda() const { return poisoned_ * x_.cols(); }
+  Index ll_population() const { return x_.rows(); }
+  Index ul_population() const { return xv_.rows(); }
+  const ConstraintSet<S>& constraint() const { return *constraint_; }
+  // A smoothness bound of the data term valid for every feasible lambda:
+  // lambda_max(X~^T X~ / n) / 2 <= (||X||_2 + eps sqrt(n_p d))^2 / (2 n), since ||Lambda||_F <= eps sqrt(n_p d).
+  double data_smoothness() const {
+    const double n = static_cast<double>(x_.rows());
+    const double x_norm = std::sqrt(2.0 * softmax::smoothness(x_) * n);
+    const double noise = o_.epsilon * std::sqrt(static_cast<double>(poisoned_ * x_.cols()));
+    return (x_norm + noise) * (x_norm + noise) / (2.0 * n);
+  }
+  // The strong convexity of g in W: 2 r / (d c).
+  double strong_convexity() const { return 2.0 * o_.regularization / static_cast<double>(dim_w()); }
+
+  S ll_value(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch) const {
+    const auto W = weights(w);
+    const RowMatrix<S> x = poisoned_rows(lambda, batch);
+    return softmax::loss_and_grad<S>(x, labels(batch), W, nullptr) + static_cast<S>(0.5 * strong_convexity()) * W.squaredNorm();
+  }
+
+  void ll_grad(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch, VectorRef<S> out) const {
+    const auto W = weights(w);
+    Matrix<S> g;
+    softmax::loss_and_grad<S>(poisoned_rows(lambda, batch), labels(batch), W, &g);
+    g += static_cast<S>(strong_convexity()) * W;
+    out = Eigen::Map<const Vector<S>>(g.data(), g.size());
+  }
+
+  void ll_hvp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch, VectorRef<S> out) const {
+    const auto W = weights(w), U = weights(u);
+    Matrix<S> h;
+    softmax::hessian_vector<S>(poisoned_rows(lambda, batch), labels(batch), W, U, h);
+    h += static_cast<S>(strong_convexity()) * U;
+    out = Eigen::Map<const Vector<S>>(h.data(), h.size());
+  }
+
+  void ll_mixed_vjp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch,
+                    VectorRef<S> out) const {
+    const auto W = weights(w), U = weights(u);
+    const Index d = x_.cols();
+    const RowMatrix<S> x = poisoned_rows(lambda, batch);
+    const std::vector<std::int32_t> y = labels(batch);
+    Matrix<S> p = x * W;
+    softmax::softmax_rows(p, std::span<const std::int32_t>(y));
+    const Matrix<S> z = x * U;  // row i: z_i^T = x~_i^T U
+    out.setZero();
+    const S inv_n = S(1) / static_cast<S>(batch.size());
+    Vector<S> residual(classes_), curvature(classes_);
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+      const auto i = static_cast<Index>(batch[k]);
+      if (i >= poisoned_) continue;
+      const auto row = static_cast<Index>(k);
+      residual = p.row(row).transpose();
+      residual(y[k]) -= S(1);
+      curvature = p.row(row).transpose().cwiseProduct(z.row(row).transpose());
+      curvature -= p.row(row).transpose() * p.row(row).dot(z.row(row));
+      out.segment(i * d, d) += inv_n * (U * residual + W * curvature);
+    }
+  }
+
+  S outer(ConstVectorRef<S> w, ConstVectorRef<S> /*lambda*/, Batch batch, Vector<S>* grad_w,
+          Vector<S>* grad_lambda) const {
+    const auto W = weights(w);
+    RowMatrix<S> x(static_cast<Index>(batch.size()), xv_.cols());
+    std::vector<std::int32_t> y(batch.size());
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+      check_id(batch[k], xv_.rows());
+      x.row(static_cast<Index>(k)) = xv_.row(static_cast<Index>(batch[k]));
+      y[k] = yv_[batch[k]];
+    }
+    Matrix<S> g;
+    const S loss = softmax::loss_and_grad<S>(x, std::span<const std::int32_t>(y), W, grad_w ? &g : nullptr);
+    if (grad_w) *grad_w = -Eigen::Map<const Vector<S>>(g.data(), g.size());
+    if (grad_lambda) grad_lambda->setZero(dim_lambda());
+    return -loss;
+  }
+
+  // Loss and accuracy of the classifier trained on the poisoned set, on each split, and the size of
+  // the noise.
+  std::vector<std::pair<std::string, double>> metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const {
+    const auto W = weights(w);
+    std::vector<std::pair<std::string, double>> m;
+    auto add = [&](const char* split, const RowMatrix<S>& x, const std::vector<std::int32_t>& y) {
+      if (x.rows() == 0) return;
+      const auto r = softmax::evaluate<S>(x, y, W);
+      m.emplace_back(fmt::format("{}_loss", split), r.loss);
+      m.emplace_back(fmt::format("{}_accuracy", split), r.accuracy);
+    };
+    add("validation", xv_, yv_);
+    add("test", xt_, yt_);
+    m.emplace_back("noise_linf", static_cast<double>(lambda.cwiseAbs().maxCoeff()));
+    return m;
+  }
+
+ private:
+  softmax::ConstWeights<S> weights(ConstVectorRef<S> w) const {
+    return softmax::ConstWeights<S>(w.data(), x_.cols(), classes_);
+  }
+
+  static void check_id(SampleId id, Index n) {
+    if (id >= static_cast<SampleId>(n))
+      throw InvalidOptions(fmt::format("data-poisoning: sample id {} outside the {} examples", id, n));
+  }
+
+  // The rows of the batch with their noise added.
+  RowMatrix<S> poisoned_rows(ConstVectorRef<S> lambda, Batch batch) const {
+    const Index d = x_.cols();
+    RowMatrix<S> x(static_cast<Index>(batch.size()), d);
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+      check_id(batch[k], x_.rows());
+      const auto i = static_cast<Index>(batch[k]);
+      x.row(static_cast<Index>(k)) = x_.row(i);
+      if (i < poisoned_) x.row(static_cast<Index>(k)) += lambda.segment(i * d, d).transpose();
+    }
+    return x;
+  }
+
+  std::vector<std::int32_t> labels(Batch batch) const {
+    std::vector<std::int32_t> y(batch.size());
+    for (std::size_t k = 0; k < batch.size(); ++k) y[k] = y_[batch[k]];
+    return y;
+  }
+
+  DataPoisoningOptions o_;
+  int classes_;
+  Index poisoned_;
+  RowMatrix<S> x_;
+  std::vector<std::int32_t> y_;
+  RowMatrix<S> xv_;
+  std::vector<std::int32_t> yv_;
+  RowMatrix<S> xt_;
+  std::vector<std::int32_t> yt_;
+  std::shared_ptr<const ConstraintSet<S>> constraint_;
+};
+
+}  // namespace bilevel
