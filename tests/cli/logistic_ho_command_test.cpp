@@ -20,13 +20,7 @@ const std::string kSmall =
     " problem.dataset=mnist-digits problem.train_size=12 problem.validation_size=10 problem.test_size=7"
     " precision=double ul.max_iterations=6 ul.eval_every=3";
 
-class LogisticHoCommand : public ::testing::Test {
- protected:
-  void SetUp() override {
-    setenv("BILEVEL_MNIST_DIGITS_DIR", (std::string(BILEVEL_SOURCE_DIR) + "/tests/data/fixtures/digits").c_str(), 1);
-  }
-  void TearDown() override { unsetenv("BILEVEL_MNIST_DIGITS_DIR"); }
-};
+using LogisticHoCommand = testing::FixtureDigits;
 
 TEST_F(LogisticHoCommand, RunWritesTheProblemsMetricsAtEveryCheckpoint) {
   const fs::path dir = fs::temp_directory_path() / ("bilevel-test-lho-" + std::to_string(getpid()));

@@ -1,5 +1,7 @@
 #pragma once
 // Runs the built bilevel executable (BILEVEL_EXE) with arguments; returns its exit code and output.
+#include <gtest/gtest.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -23,5 +25,14 @@ inline CommandResult run_bilevel(const std::string& args) {
   const int status = pclose(pipe.release());
   return {WEXITSTATUS(status), out};
 }
+
+// Points the mnist-digits dataset at the 29 real digits of tests/data/fixtures/digits.
+class FixtureDigits : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("BILEVEL_MNIST_DIGITS_DIR", (std::string(BILEVEL_SOURCE_DIR) + "/tests/data/fixtures/digits").c_str(), 1);
+  }
+  void TearDown() override { unsetenv("BILEVEL_MNIST_DIGITS_DIR"); }
+};
 
 }  // namespace bilevel::testing

@@ -10,7 +10,9 @@
 
 #include "bilevel/cli/config.hpp"
 #include "bilevel/cli/data_config.hpp"
+#include "bilevel/data/splits.hpp"
 #include "bilevel/problems/data_poisoning.hpp"
+#include "bilevel/problems/hyper_cleaning.hpp"
 #include "bilevel/problems/logistic_ho.hpp"
 #include "bilevel/problems/minimization_adapter.hpp"
 #include "bilevel/problems/quadratic.hpp"
@@ -87,12 +89,31 @@ decltype(auto) with_data_poisoning(Config& c, F&& f) {
   return f(p);
 }
 
+// hyper-cleaning (keys in docs/problems.md): a seeded fraction of the training labels corrupted once.
+template <class S, class F>
+decltype(auto) with_hyper_cleaning(Config& c, F&& f) {
+  DataSplits data = read_data_splits(c);
+  const double corruption = c.get_double("problem.corruption", 0.4);
+  if (!(corruption >= 0 && corruption < 1)) c.fail("problem.corruption", fmt::format("must be in [0, 1), got {}", corruption));
+  const double reg = c.get_double("problem.regularization", 0.001);
+  if (!(reg > 0)) c.fail("problem.regularization", fmt::format("must be > 0, got {}", reg));
+  std::vector<bool> corrupted = corrupt_labels(data.train, corruption, static_cast<std::uint64_t>(c.get_int("problem.seed", 0)) + 7);
+  HyperCleaning<S> base(data.train, std::move(corrupted), data.validation, data.test, reg);
+  const double auto_gamma = 1.0 / (base.data_smoothness() + base.strong_convexity());
+  const double gamma = c.get_double("problem.gamma", 0.0);
+  if (gamma < 0) c.fail("problem.gamma", fmt::format("must be > 0 (or 0 for automatic), got {}", gamma));
+  const MinimizationAdapter<HyperCleaning<S>> p(std::move(base), static_cast<S>(gamma > 0 ? gamma : auto_gamma));
+  return f(p);
+}
+
 // Calls f(problem) with the problem of the config, in scalar type S.
 template <class S, class F>
 decltype(auto) with_problem(Config& c, F&& f) {
-  const auto name = c.get_choice("problem.name", "quadratic", {"quadratic", "logistic-ho", "data-poisoning"});
+  const auto name =
+      c.get_choice("problem.name", "quadratic", {"quadratic", "logistic-ho", "data-poisoning", "hyper-cleaning"});
   if (name == "logistic-ho") return with_logistic_ho<S>(c, std::forward<F>(f));
   if (name == "data-poisoning") return with_data_poisoning<S>(c, std::forward<F>(f));
+  if (name == "hyper-cleaning") return with_hyper_cleaning<S>(c, std::forward<F>(f));
   // quadratic
   const auto form = c.get_choice("problem.form", "minimization", {"minimization", "fixed_point"});
   const QuadraticOptions o = read_quadratic_options(c);

@@ -152,6 +152,10 @@ int list_command(std::ostream& out, bool markdown) {
   out << "problems (problem.name):\n"
          "  quadratic         synthetic quadratic bilevel problem with a closed-form hypergradient\n"
          "                    (problem.form = minimization | fixed_point; problem.noise_ll / noise_ul for the stochastic version)\n"
+         "  logistic-ho       per-feature L2 regularisation of multinomial logistic regression, tuned on validation data\n"
+         "  data-poisoning    noise on training images that maximises a linear classifier's validation loss\n"
+         "  hyper-cleaning    per-example weights that undo corrupted training labels\n"
+         "                    (the last three on a dataset below; keys in docs/problems.md)\n"
          "methods (method = ...; docs/methods.md):\n"
          "  custom            the estimator's own defaults: deterministic AID, fixed-point LS, t = k = 100\n";
   for (const MethodPreset& p : method_presets())

@@ -78,4 +78,22 @@ void standardize(Dataset& d, const Dataset& reference) {
   d.x = ((d.x.cast<double>().rowwise() - mean).array().rowwise() * scale.array()).cast<float>();
 }
 
+std::vector<bool> corrupt_labels(Dataset& d, double fraction, std::uint64_t seed) {
+  if (!(fraction >= 0 && fraction <= 1)) throw InvalidOptions(fmt::format("corruption fraction must be in [0, 1], got {}", fraction));
+  if (d.num_classes < 2) throw InvalidOptions("corrupting labels needs at least two classes");
+  std::vector<bool> changed(static_cast<std::size_t>(d.size()), false);
+  const auto order = shuffled_indices(d.size(), seed);
+  const auto count = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(d.size())));
+  Rng rng = RandomStreams(seed).stream("data/corrupt_labels");
+  for (std::size_t k = 0; k < count; ++k) {
+    const auto i = static_cast<std::size_t>(order[k]);
+    // A uniformly drawn class other than the true one.
+    auto label = static_cast<std::int32_t>(rng.below(static_cast<std::uint64_t>(d.num_classes - 1)));
+    if (label >= d.y[i]) ++label;
+    d.y[i] = label;
+    changed[i] = true;
+  }
+  return changed;
+}
+
 }  // namespace bilevel

@@ -26,4 +26,8 @@ Dataset select_classes(const Dataset& d, const std::vector<int>& classes);
 // split), applied to `d`; features constant on the reference are only centred.
 void standardize(Dataset& d, const Dataset& reference);
 
+// Replaces the label of a seeded random `fraction` of d's examples by a different, uniformly drawn
+// class (once, as in the hyper-cleaning benchmark); returns which examples were changed.
+std::vector<bool> corrupt_labels(Dataset& d, double fraction, std::uint64_t seed);
+
 }  // namespace bilevel

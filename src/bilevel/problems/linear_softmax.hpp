@@ -20,9 +20,10 @@ using ConstRows = Eigen::Ref<const RowMatrix<S>>;
 template <class S>
 using ConstWeights = Eigen::Map<const Matrix<S>>;  // W, d x c, column-major view of w
 
-// Row-wise softmax of `z` in place; returns sum_i [logsumexp(z_i) - z_{i, y_i}] (the summed loss).
+// Row-wise softmax of `z` in place; returns sum_i a_i [logsumexp(z_i) - z_{i, y_i}] (the summed loss,
+// weighted by a when given).
 template <class S>
-S softmax_rows(Matrix<S>& z, std::span<const std::int32_t> y) {
+S softmax_rows(Matrix<S>& z, std::span<const std::int32_t> y, std::span<const S> a = {}) {
   S total = 0;
   for (Index i = 0; i < z.rows(); ++i) {
     const S m = z.row(i).maxCoeff();
@@ -30,36 +31,51 @@ S softmax_rows(Matrix<S>& z, std::span<const std::int32_t> y) {
     z.row(i) = (z.row(i).array() - m).exp();
     const S sum = z.row(i).sum();
     z.row(i) /= sum;
-    total += std::log(sum) + m - target;
+    const S loss = std::log(sum) + m - target;
+    total += a.empty() ? loss : a[static_cast<std::size_t>(i)] * loss;
   }
   return total;
 }
 
-// Mean loss; when `grad` is given, grad = X^T (P - Y) / n (d x c). `probabilities` receives P - Y.
+// Per-example weights a_i of a weighted mean loss (1/n) sum_i a_i CE_i; empty = all ones.
+template <class S>
+using ExampleWeights = std::span<const S>;
+
+// Mean (weighted) loss; when `grad` is given, grad = X^T diag(a) (P - Y) / n (d x c); `residual`
+// receives P - Y (unweighted).
 template <class S>
 S loss_and_grad(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w, Matrix<S>* grad,
-                Matrix<S>* residual = nullptr) {
+                Matrix<S>* residual = nullptr, ExampleWeights<S> a = {}) {
   Matrix<S> p = x * w;
   const S n = static_cast<S>(x.rows());
-  const S loss = softmax_rows(p, y) / n;
+  const S loss = softmax_rows(p, y, a) / n;
   if (grad || residual) {
     for (Index i = 0; i < p.rows(); ++i) p(i, y[static_cast<std::size_t>(i)]) -= S(1);
-    if (grad) grad->noalias() = x.transpose() * p / n;
+    if (grad) {
+      if (a.empty()) {
+        grad->noalias() = x.transpose() * p / n;
+      } else {
+        const Eigen::Map<const Vector<S>> weights(a.data(), static_cast<Index>(a.size()));
+        grad->noalias() = x.transpose() * (weights.asDiagonal() * p) / n;
+      }
+    }
     if (residual) *residual = std::move(p);
   }
   return loss;
 }
 
-// H U = X^T (P o Z_U - P o rowsum(P o Z_U)) / n, the Hessian of the mean loss in W applied to U.
+// H U = X^T diag(a) (P o Z_U - P o rowsum(P o Z_U)) / n, the Hessian of the mean (weighted) loss in W
+// applied to U.
 template <class S>
 void hessian_vector(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w,
-                    const ConstWeights<S>& u, Matrix<S>& out) {
+                    const ConstWeights<S>& u, Matrix<S>& out, ExampleWeights<S> a = {}) {
   Matrix<S> p = x * w;
   softmax_rows(p, y);
   Matrix<S> zu = x * u;
   zu.array() *= p.array();                                   // P o Z_U
   const Vector<S> rows = zu.rowwise().sum();                 // rowsum(P o Z_U)
   zu.array() -= p.array().colwise() * rows.array();          // - P o rowsum
+  if (!a.empty()) zu = Eigen::Map<const Vector<S>>(a.data(), static_cast<Index>(a.size())).asDiagonal() * zu;
   out.noalias() = x.transpose() * zu / static_cast<S>(x.rows());
 }
 

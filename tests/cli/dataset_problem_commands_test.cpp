@@ -1,4 +1,4 @@
-// End to end: bilevel run on data-poisoning with the real MNIST digits of the fixture.
+// End to end: bilevel run on data-poisoning and hyper-cleaning with the real MNIST digits of the fixture.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -21,13 +21,7 @@ const std::string kSmall =
     " estimator.ll.iterations=5 estimator.ls.iterations=5 precision=double ul.max_iterations=4 ul.eval_every=2"
     " evaluation.iterations=50";
 
-class DataPoisoningCommand : public ::testing::Test {
- protected:
-  void SetUp() override {
-    setenv("BILEVEL_MNIST_DIGITS_DIR", (std::string(BILEVEL_SOURCE_DIR) + "/tests/data/fixtures/digits").c_str(), 1);
-  }
-  void TearDown() override { unsetenv("BILEVEL_MNIST_DIGITS_DIR"); }
-};
+using DataPoisoningCommand = testing::FixtureDigits;
 
 TEST_F(DataPoisoningCommand, RunStaysFeasibleAndReportsTheAttack) {
   const fs::path dir = fs::temp_directory_path() / ("bilevel-test-dp-" + std::to_string(getpid()));
@@ -50,6 +44,30 @@ TEST_F(DataPoisoningCommand, EpsilonOutOfRangeNamesTheKey) {
   const auto r = testing::run_bilevel("hypergrad " + kConfig + kSmall + " problem.epsilon=0");
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("problem.epsilon"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace bilevel
+
+namespace bilevel {
+namespace {
+
+using HyperCleaningCommand = testing::FixtureDigits;
+
+TEST_F(HyperCleaningCommand, RunReportsTheWeightsOfCleanAndCorruptedExamples) {
+  const fs::path dir = fs::temp_directory_path() / ("bilevel-test-hc-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  const auto r = testing::run_bilevel("run " + std::string(BILEVEL_SOURCE_DIR) +
+                                      "/examples/hyper-cleaning.toml problem.train_size=15 problem.validation_size=8"
+                                      " problem.test_size=6 estimator.batch_size=5 precision=double ul.max_iterations=5"
+                                      " ul.eval_every=5 --out " + dir.string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::ifstream in(dir / "summary.json");
+  const auto summary = nlohmann::json::parse(in);
+  EXPECT_EQ(summary["lambda"].size(), 15u);
+  EXPECT_TRUE(summary["final"].contains("weight_corrupted"));
+  EXPECT_NEAR(summary["initial"]["weight_clean"].get<double>(), 0.5, 1e-12);  // sigma(0)
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -1,0 +1,190 @@
+#pragma once
+// hyper-cleaning: learn one weight per training example so that a classifier trained on a set with
+// corrupted labels does well on clean validation data (stocBiO's benchmark, Ji, Yang, Liang 2021;
+// the most common benchmark of stochastic bilevel papers).
+//
+//   LL  g(W, lambda) = (1/n) sum_i sigma(lambda_i) CE(x_i^T W, y_i) + c ||W||^2     (c = 0.001)
+//   UL  E(W)         = (1/m) sum_{v in validation} CE(x_v^T W, y_v)
+//
+// Derivatives (sigma' = sigma (1 - sigma), a_i = sigma(lambda_i)):
+//   grad_W g = X^T diag(a) (P - Y) / n + 2 c W,   Hess g U = X^T diag(a) (softmax HVP rows) / n + 2 c U
+//   d2_{lambda_i W} g U = sigma'(lambda_i) / n  (U^T x_i) . (p_i - y_i)
+//   grad_W E = X_val^T (P_val - Y_val) / m,       grad_lambda E = 0
+// g is 2c-strongly convex and (L_data + 2c)-smooth (a_i <= 1), so gamma = 1 / (L_data + 2c) makes Phi a
+// contraction for every lambda.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bilevel/core/constraints.hpp"
+#include "bilevel/core/error.hpp"
+#include "bilevel/data/dataset.hpp"
+#include "bilevel/problems/linear_softmax.hpp"
+
+namespace bilevel {
+
+template <class S>
+class HyperCleaning {
+ public:
+  using Scalar = S;
+
+  // `train` carries the corrupted labels; corrupted[i] says whether example i's label was changed
+  // (used only for metrics).
+  HyperCleaning(const Dataset& train, std::vector<bool> corrupted, const Dataset& validation, const Dataset& test,
+                double regularization = 0.001)
+      : c_(regularization), classes_(train.num_classes), x_(train.x.cast<S>()), y_(train.y),
+        corrupted_(std::move(corrupted)), xv_(validation.x.cast<S>()), yv_(validation.y), xt_(test.x.cast<S>()),
+        yt_(test.y), constraint_(std::make_shared<Unconstrained<S>>()) {
+    for (const Dataset* d : {&train, &validation, &test}) d->validate();
+    if (train.size() == 0 || validation.size() == 0)
+      throw InvalidOptions("hyper-cleaning needs a non-empty training and validation set");
+    if (static_cast<Index>(corrupted_.size()) != train.size())
+      throw InvalidOptions("hyper-cleaning: one corruption flag per training example is needed");
+    if (validation.dim() != train.dim() || (test.size() > 0 && test.dim() != train.dim()))
+      throw InvalidOptions("hyper-cleaning: the splits have different feature dimensions");
+    if (!(regularization > 0))
+      throw InvalidOptions(fmt::format("hyper-cleaning: regularization must be > 0, got {}", regularization));
+  }
+
+  Index dim_w() const { return x_.cols() * classes_; }
+  Index dim_lambda() const { return x_.rows(); }
+  Index ll_population() const { return x_.rows(); }
+  Index ul_population() const { return xv_.rows(); }
+  const ConstraintSet<S>& constraint() const { return *constraint_; }
+  double data_smoothness() const { return softmax::smoothness(x_); }
+  double strong_convexity() const { return 2.0 * c_; }
+
+  S ll_value(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch) const {
+    const auto W = weights(w);
+    const Gathered g = gather(lambda, batch);
+    return softmax::loss_and_grad<S>(g.x, g.y, W, nullptr, nullptr, g.a) + static_cast<S>(c_) * W.squaredNorm();
+  }
+
+  void ll_grad(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch, VectorRef<S> out) const {
+    const auto W = weights(w);
+    const Gathered g = gather(lambda, batch);
+    Matrix<S> grad;
+    softmax::loss_and_grad<S>(g.x, g.y, W, &grad, nullptr, g.a);
+    grad += static_cast<S>(2 * c_) * W;
+    out = Eigen::Map<const Vector<S>>(grad.data(), grad.size());
+  }
+
+  void ll_hvp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch, VectorRef<S> out) const {
+    const auto W = weights(w), U = weights(u);
+    const Gathered g = gather(lambda, batch);
+    Matrix<S> h;
+    softmax::hessian_vector<S>(g.x, g.y, W, U, h, g.a);
+    h += static_cast<S>(2 * c_) * U;
+    out = Eigen::Map<const Vector<S>>(h.data(), h.size());
+  }
+
+  void ll_mixed_vjp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch,
+                    VectorRef<S> out) const {
+    const auto W = weights(w), U = weights(u);
+    const Gathered g = gather(lambda, batch);
+    Matrix<S> residual;  // P - Y
+    softmax::loss_and_grad<S>(g.x, g.y, W, nullptr, &residual);
+    const Matrix<S> z = g.x * U;
+    out.setZero();
+    const S inv_n = S(1) / static_cast<S>(batch.size());
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+      const auto i = static_cast<Index>(batch[k]);
+      const S a = g.a[k];
+      out(i) += inv_n * a * (S(1) - a) * z.row(static_cast<Index>(k)).dot(residual.row(static_cast<Index>(k)));
+    }
+  }
+
+  S outer(ConstVectorRef<S> w, ConstVectorRef<S> /*lambda*/, Batch batch, Vector<S>* grad_w,
+          Vector<S>* grad_lambda) const {
+    const auto W = weights(w);
+    RowMatrix<S> x(static_cast<Index>(batch.size()), xv_.cols());
+    std::vector<std::int32_t> y(batch.size());
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+      check_id(batch[k], xv_.rows());
+      x.row(static_cast<Index>(k)) = xv_.row(static_cast<Index>(batch[k]));
+      y[k] = yv_[batch[k]];
+    }
+    Matrix<S> g;
+    const S loss = softmax::loss_and_grad<S>(x, std::span<const std::int32_t>(y), W, grad_w ? &g : nullptr);
+    if (grad_w) *grad_w = Eigen::Map<const Vector<S>>(g.data(), g.size());
+    if (grad_lambda) grad_lambda->setZero(dim_lambda());
+    return loss;
+  }
+
+  // Loss and accuracy per split, and the mean weight sigma(lambda) of clean and of corrupted examples
+  // (cleaning works when the second falls below the first).
+  std::vector<std::pair<std::string, double>> metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const {
+    const auto W = weights(w);
+    std::vector<std::pair<std::string, double>> m;
+    auto add = [&](const char* split, const RowMatrix<S>& x, const std::vector<std::int32_t>& y) {
+      if (x.rows() == 0) return;
+      const auto r = softmax::evaluate<S>(x, y, W);
+      m.emplace_back(fmt::format("{}_loss", split), r.loss);
+      m.emplace_back(fmt::format("{}_accuracy", split), r.accuracy);
+    };
+    add("validation", xv_, yv_);
+    add("test", xt_, yt_);
+    double clean = 0, dirty = 0;
+    Index n_clean = 0, n_dirty = 0;
+    for (Index i = 0; i < lambda.size(); ++i) {
+      const double a = 1.0 / (1.0 + std::exp(-static_cast<double>(lambda(i))));
+      if (corrupted_[static_cast<std::size_t>(i)]) {
+        dirty += a;
+        ++n_dirty;
+      } else {
+        clean += a;
+        ++n_clean;
+      }
+    }
+    m.emplace_back("weight_clean", n_clean ? clean / static_cast<double>(n_clean) : 0.0);
+    m.emplace_back("weight_corrupted", n_dirty ? dirty / static_cast<double>(n_dirty) : 0.0);
+    return m;
+  }
+
+ private:
+  struct Gathered {
+    RowMatrix<S> x;
+    std::vector<std::int32_t> y;
+    std::vector<S> a;  // sigma(lambda_i)
+  };
+
+  softmax::ConstWeights<S> weights(ConstVectorRef<S> w) const {
+    return softmax::ConstWeights<S>(w.data(), x_.cols(), classes_);
+  }
+
+  static void check_id(SampleId id, Index n) {
+    if (id >= static_cast<SampleId>(n))
+      throw InvalidOptions(fmt::format("hyper-cleaning: sample id {} outside the {} examples", id, n));
+  }
+
+  Gathered gather(ConstVectorRef<S> lambda, Batch batch) const {
+    Gathered g{RowMatrix<S>(static_cast<Index>(batch.size()), x_.cols()), std::vector<std::int32_t>(batch.size()),
+               std::vector<S>(batch.size())};
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+      check_id(batch[k], x_.rows());
+      const auto i = static_cast<Index>(batch[k]);
+      g.x.row(static_cast<Index>(k)) = x_.row(i);
+      g.y[k] = y_[batch[k]];
+      g.a[k] = S(1) / (S(1) + std::exp(-lambda(i)));
+    }
+    return g;
+  }
+
+  double c_;
+  int classes_;
+  RowMatrix<S> x_;
+  std::vector<std::int32_t> y_;
+  std::vector<bool> corrupted_;
+  RowMatrix<S> xv_;
+  std::vector<std::int32_t> yv_;
+  RowMatrix<S> xt_;
+  std::vector<std::int32_t> yt_;
+  std::shared_ptr<const ConstraintSet<S>> constraint_;
+};
+
+}  // namespace bilevel
