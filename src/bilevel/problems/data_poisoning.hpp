@@ -129,13 +129,7 @@ class DataPoisoning {
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> /*lambda*/, Batch batch, Vector<S>* grad_w,
           Vector<S>* grad_lambda) const {
     const auto W = weights(w);
-    RowMatrix<S> x(static_cast<Index>(batch.size()), xv_.cols());
-    std::vector<std::int32_t> y(batch.size());
-    for (std::size_t k = 0; k < batch.size(); ++k) {
-      check_id(batch[k], xv_.rows());
-      x.row(static_cast<Index>(k)) = xv_.row(static_cast<Index>(batch[k]));
-      y[k] = yv_[batch[k]];
-    }
+    const auto [x, y] = softmax::gather(xv_, yv_, batch, "data-poisoning");
     Matrix<S> g;
     const S loss = softmax::loss_and_grad<S>(x, std::span<const std::int32_t>(y), W, grad_w ? &g : nullptr);
     if (grad_w) *grad_w = -Eigen::Map<const Vector<S>>(g.data(), g.size());
@@ -148,14 +142,8 @@ class DataPoisoning {
   std::vector<std::pair<std::string, double>> metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const {
     const auto W = weights(w);
     std::vector<std::pair<std::string, double>> m;
-    auto add = [&](const char* split, const RowMatrix<S>& x, const std::vector<std::int32_t>& y) {
-      if (x.rows() == 0) return;
-      const auto r = softmax::evaluate<S>(x, y, W);
-      m.emplace_back(fmt::format("{}_loss", split), r.loss);
-      m.emplace_back(fmt::format("{}_accuracy", split), r.accuracy);
-    };
-    add("validation", xv_, yv_);
-    add("test", xt_, yt_);
+    softmax::add_split_metrics(m, "validation", xv_, yv_, W);
+    softmax::add_split_metrics(m, "test", xt_, yt_, W);
     m.emplace_back("noise_linf", static_cast<double>(lambda.cwiseAbs().maxCoeff()));
     return m;
   }
@@ -165,19 +153,12 @@ class DataPoisoning {
     return softmax::ConstWeights<S>(w.data(), x_.cols(), classes_);
   }
 
-  static void check_id(SampleId id, Index n) {
-    if (id >= static_cast<SampleId>(n))
-      throw InvalidOptions(fmt::format("data-poisoning: sample id {} outside the {} examples", id, n));
-  }
-
   // The rows of the batch with their noise added.
   RowMatrix<S> poisoned_rows(ConstVectorRef<S> lambda, Batch batch) const {
     const Index d = x_.cols();
-    RowMatrix<S> x(static_cast<Index>(batch.size()), d);
+    RowMatrix<S> x = softmax::gather(x_, y_, batch, "data-poisoning").first;
     for (std::size_t k = 0; k < batch.size(); ++k) {
-      check_id(batch[k], x_.rows());
       const auto i = static_cast<Index>(batch[k]);
-      x.row(static_cast<Index>(k)) = x_.row(i);
       if (i < poisoned_) x.row(static_cast<Index>(k)) += lambda.segment(i * d, d).transpose();
     }
     return x;

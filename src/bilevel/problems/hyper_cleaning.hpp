@@ -102,13 +102,7 @@ class HyperCleaning {
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> /*lambda*/, Batch batch, Vector<S>* grad_w,
           Vector<S>* grad_lambda) const {
     const auto W = weights(w);
-    RowMatrix<S> x(static_cast<Index>(batch.size()), xv_.cols());
-    std::vector<std::int32_t> y(batch.size());
-    for (std::size_t k = 0; k < batch.size(); ++k) {
-      check_id(batch[k], xv_.rows());
-      x.row(static_cast<Index>(k)) = xv_.row(static_cast<Index>(batch[k]));
-      y[k] = yv_[batch[k]];
-    }
+    const auto [x, y] = softmax::gather(xv_, yv_, batch, "hyper-cleaning");
     Matrix<S> g;
     const S loss = softmax::loss_and_grad<S>(x, std::span<const std::int32_t>(y), W, grad_w ? &g : nullptr);
     if (grad_w) *grad_w = Eigen::Map<const Vector<S>>(g.data(), g.size());
@@ -121,14 +115,8 @@ class HyperCleaning {
   std::vector<std::pair<std::string, double>> metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const {
     const auto W = weights(w);
     std::vector<std::pair<std::string, double>> m;
-    auto add = [&](const char* split, const RowMatrix<S>& x, const std::vector<std::int32_t>& y) {
-      if (x.rows() == 0) return;
-      const auto r = softmax::evaluate<S>(x, y, W);
-      m.emplace_back(fmt::format("{}_loss", split), r.loss);
-      m.emplace_back(fmt::format("{}_accuracy", split), r.accuracy);
-    };
-    add("validation", xv_, yv_);
-    add("test", xt_, yt_);
+    softmax::add_split_metrics(m, "validation", xv_, yv_, W);
+    softmax::add_split_metrics(m, "test", xt_, yt_, W);
     double clean = 0, dirty = 0;
     Index n_clean = 0, n_dirty = 0;
     for (Index i = 0; i < lambda.size(); ++i) {
@@ -157,22 +145,11 @@ class HyperCleaning {
     return softmax::ConstWeights<S>(w.data(), x_.cols(), classes_);
   }
 
-  static void check_id(SampleId id, Index n) {
-    if (id >= static_cast<SampleId>(n))
-      throw InvalidOptions(fmt::format("hyper-cleaning: sample id {} outside the {} examples", id, n));
-  }
-
   Gathered gather(ConstVectorRef<S> lambda, Batch batch) const {
-    Gathered g{RowMatrix<S>(static_cast<Index>(batch.size()), x_.cols()), std::vector<std::int32_t>(batch.size()),
-               std::vector<S>(batch.size())};
-    for (std::size_t k = 0; k < batch.size(); ++k) {
-      check_id(batch[k], x_.rows());
-      const auto i = static_cast<Index>(batch[k]);
-      g.x.row(static_cast<Index>(k)) = x_.row(i);
-      g.y[k] = y_[batch[k]];
-      g.a[k] = S(1) / (S(1) + std::exp(-lambda(i)));
-    }
-    return g;
+    auto [x, y] = softmax::gather(x_, y_, batch, "hyper-cleaning");
+    std::vector<S> a(batch.size());
+    for (std::size_t k = 0; k < batch.size(); ++k) a[k] = S(1) / (S(1) + std::exp(-lambda(static_cast<Index>(batch[k]))));
+    return {std::move(x), std::move(y), std::move(a)};
   }
 
   double c_;

@@ -8,8 +8,16 @@
 //   Hessian-vector product, direction U (d x c): with Z_U = X U,
 //          H U = X^T (P o Z_U - P o rowsum(P o Z_U)) / n        (o: elementwise)
 //   gradient in X (data poisoning):  dL/dX = (P - Y) W^T / n
+#include <fmt/format.h>
+
 #include <cmath>
 #include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "bilevel/core/error.hpp"
 
 #include "bilevel/core/types.hpp"
 
@@ -111,6 +119,31 @@ LossAccuracy evaluate(const ConstRows<S>& x, std::span<const std::int32_t> y, co
   }
   const double loss = static_cast<double>(softmax_rows(z, y)) / static_cast<double>(x.rows());
   return {loss, static_cast<double>(correct) / static_cast<double>(x.rows())};
+}
+
+// The rows and labels of `batch` (a copy), every id checked; `problem` names the caller in errors.
+template <class S>
+std::pair<RowMatrix<S>, std::vector<std::int32_t>> gather(const RowMatrix<S>& x, const std::vector<std::int32_t>& y,
+                                                          Batch batch, std::string_view problem) {
+  RowMatrix<S> rows(static_cast<Index>(batch.size()), x.cols());
+  std::vector<std::int32_t> labels(batch.size());
+  for (std::size_t k = 0; k < batch.size(); ++k) {
+    if (batch[k] >= static_cast<SampleId>(x.rows()))
+      throw InvalidOptions(fmt::format("{}: sample id {} outside the {} examples", problem, batch[k], x.rows()));
+    rows.row(static_cast<Index>(k)) = x.row(static_cast<Index>(batch[k]));
+    labels[k] = y[batch[k]];
+  }
+  return {std::move(rows), std::move(labels)};
+}
+
+// Appends "<split>_loss" and "<split>_accuracy" of W on (x, y) to `m`; nothing for an empty split.
+template <class S>
+void add_split_metrics(std::vector<std::pair<std::string, double>>& m, std::string_view split, const RowMatrix<S>& x,
+                       const std::vector<std::int32_t>& y, const ConstWeights<S>& w) {
+  if (x.rows() == 0) return;
+  const LossAccuracy r = evaluate<S>(x, y, w);
+  m.emplace_back(fmt::format("{}_loss", split), r.loss);
+  m.emplace_back(fmt::format("{}_accuracy", split), r.accuracy);
 }
 
 }  // namespace bilevel::softmax

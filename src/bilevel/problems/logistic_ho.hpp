@@ -124,15 +124,9 @@ class LogisticHO {
   std::vector<std::pair<std::string, double>> metrics(ConstVectorRef<S> /*lambda*/, ConstVectorRef<S> w) const {
     const auto W = weights(w);
     std::vector<std::pair<std::string, double>> m;
-    auto add = [&](const char* split, const RowMatrix<S>& x, const std::vector<std::int32_t>& y) {
-      if (x.rows() == 0) return;
-      const auto r = softmax::evaluate<S>(x, y, W);
-      m.emplace_back(fmt::format("{}_loss", split), r.loss);
-      m.emplace_back(fmt::format("{}_accuracy", split), r.accuracy);
-    };
-    add("train", x_, y_);
-    add("validation", xv_, yv_);
-    add("test", xt_, yt_);
+    softmax::add_split_metrics(m, "train", x_, y_, W);
+    softmax::add_split_metrics(m, "validation", xv_, yv_, W);
+    softmax::add_split_metrics(m, "test", xt_, yt_, W);
     return m;
   }
 
@@ -163,14 +157,7 @@ class LogisticHO {
     bool full = batch.size() == n;
     for (std::size_t i = 0; full && i < n; ++i) full = batch[i] == i;
     if (full) return f(x, std::span<const std::int32_t>(y));
-    RowMatrix<S> rows(static_cast<Index>(batch.size()), x.cols());
-    std::vector<std::int32_t> labels(batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (batch[i] >= n)
-        throw InvalidOptions(fmt::format("logistic-ho: sample id {} outside the {} examples", batch[i], n));
-      rows.row(static_cast<Index>(i)) = x.row(static_cast<Index>(batch[i]));
-      labels[i] = y[batch[i]];
-    }
+    const auto [rows, labels] = softmax::gather(x, y, batch, "logistic-ho");
     return f(rows, std::span<const std::int32_t>(labels));
   }
 
