@@ -1,4 +1,4 @@
-// End to end: bilevel run on data-poisoning and hyper-cleaning with the real MNIST digits of the fixture.
+// End to end: bilevel run on data-poisoning and hyper-cleaning (real MNIST digits of the fixture) and hyper-representation (synthetic).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -67,6 +67,26 @@ TEST_F(HyperCleaningCommand, RunReportsTheWeightsOfCleanAndCorruptedExamples) {
   EXPECT_EQ(summary["lambda"].size(), 15u);
   EXPECT_TRUE(summary["final"].contains("weight_corrupted"));
   EXPECT_NEAR(summary["initial"]["weight_clean"].get<double>(), 0.5, 1e-12);  // sigma(0)
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace bilevel
+
+namespace bilevel {
+namespace {
+
+TEST(HyperRepresentationCommand, RunFitsTheSyntheticRegression) {
+  const fs::path dir = fs::temp_directory_path() / ("bilevel-test-hr-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  const auto r = testing::run_bilevel("run " + std::string(BILEVEL_SOURCE_DIR) +
+                                      "/examples/hyper-representation.toml problem.input_dim=8 problem.representation=12"
+                                      " problem.train_size=60 problem.validation_size=60 ul.max_iterations=300"
+                                      " ul.eval_every=0 --out " + dir.string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::ifstream in(dir / "summary.json");
+  const auto summary = nlohmann::json::parse(in);
+  EXPECT_LT(summary["final"]["validation_loss"].get<double>(), 0.5 * summary["initial"]["validation_loss"].get<double>());
   fs::remove_all(dir);
 }
 

@@ -13,6 +13,7 @@
 #include "bilevel/data/splits.hpp"
 #include "bilevel/problems/data_poisoning.hpp"
 #include "bilevel/problems/hyper_cleaning.hpp"
+#include "bilevel/problems/hyper_representation.hpp"
 #include "bilevel/problems/logistic_ho.hpp"
 #include "bilevel/problems/minimization_adapter.hpp"
 #include "bilevel/problems/quadratic.hpp"
@@ -106,14 +107,45 @@ decltype(auto) with_hyper_cleaning(Config& c, F&& f) {
   return f(p);
 }
 
+// hyper-representation (synthetic; keys in docs/problems.md). gamma defaults to 1 / L with L the LL
+// smoothness bound on all of Lambda.
+template <class S, class F>
+decltype(auto) with_hyper_representation(Config& c, F&& f) {
+  HyperRepresentationOptions o;
+  auto positive = [&](const char* key, Index fallback) {
+    const auto v = c.get_int(key, fallback);
+    if (v < 1 || v > 100000) c.fail(key, fmt::format("must be in [1, 100000], got {}", v));
+    return static_cast<Index>(v);
+  };
+  o.input_dim = positive("problem.input_dim", o.input_dim);
+  o.representation = positive("problem.representation", o.representation);
+  o.train_size = positive("problem.train_size", o.train_size);
+  o.validation_size = positive("problem.validation_size", o.validation_size);
+  o.noise = c.get_double("problem.noise", o.noise);
+  if (!(o.noise >= 0)) c.fail("problem.noise", fmt::format("must be >= 0, got {}", o.noise));
+  o.mu = c.get_double("problem.mu", o.mu);
+  if (!(o.mu > 0)) c.fail("problem.mu", fmt::format("must be > 0, got {}", o.mu));
+  o.radius = c.get_double("problem.radius", o.radius);
+  if (!(o.radius >= 0)) c.fail("problem.radius", fmt::format("must be > 0 (or 0 for 2 ||H_true||), got {}", o.radius));
+  o.seed = static_cast<std::uint64_t>(c.get_int("problem.seed", 0));
+  HyperRepresentation<S> base(o);
+  const double gamma = c.get_double("problem.gamma", 0.0);
+  if (gamma < 0) c.fail("problem.gamma", fmt::format("must be > 0 (or 0 for automatic), got {}", gamma));
+  const double auto_gamma = 1.0 / base.smoothness();
+  const MinimizationAdapter<HyperRepresentation<S>> p(std::move(base), static_cast<S>(gamma > 0 ? gamma : auto_gamma));
+  return f(p);
+}
+
 // Calls f(problem) with the problem of the config, in scalar type S.
 template <class S, class F>
 decltype(auto) with_problem(Config& c, F&& f) {
   const auto name =
-      c.get_choice("problem.name", "quadratic", {"quadratic", "logistic-ho", "data-poisoning", "hyper-cleaning"});
+      c.get_choice("problem.name", "quadratic",
+                   {"quadratic", "logistic-ho", "data-poisoning", "hyper-cleaning", "hyper-representation"});
   if (name == "logistic-ho") return with_logistic_ho<S>(c, std::forward<F>(f));
   if (name == "data-poisoning") return with_data_poisoning<S>(c, std::forward<F>(f));
   if (name == "hyper-cleaning") return with_hyper_cleaning<S>(c, std::forward<F>(f));
+  if (name == "hyper-representation") return with_hyper_representation<S>(c, std::forward<F>(f));
   // quadratic
   const auto form = c.get_choice("problem.form", "minimization", {"minimization", "fixed_point"});
   const QuadraticOptions o = read_quadratic_options(c);

@@ -156,6 +156,7 @@ int list_command(std::ostream& out, bool markdown) {
          "  data-poisoning    noise on training images that maximises a linear classifier's validation loss\n"
          "  hyper-cleaning    per-example weights that undo corrupted training labels\n"
          "                    (the last three on a dataset below; keys in docs/problems.md)\n"
+         "  hyper-representation  synthetic regression with a learned linear representation (loops paper, Table 3)\n"
          "methods (method = ...; docs/methods.md):\n"
          "  custom            the estimator's own defaults: deterministic AID, fixed-point LS, t = k = 100\n";
   for (const MethodPreset& p : method_presets())
