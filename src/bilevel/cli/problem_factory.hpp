@@ -48,6 +48,14 @@ Vector<S> read_lambda(Config& c, Index dim_lambda) {
   return Eigen::Map<const Vector<double>>(l.data(), dim_lambda).template cast<S>();
 }
 
+// `problem.gamma` of a lower-level minimisation: a given step > 0, or 0 (the default) for `automatic`,
+// the problem's own contraction-preserving choice.
+inline double read_gamma(Config& c, double automatic) {
+  const double gamma = c.get_double("problem.gamma", 0.0);
+  if (gamma < 0) c.fail("problem.gamma", fmt::format("must be > 0 (or 0 for automatic), got {}", gamma));
+  return gamma > 0 ? gamma : automatic;
+}
+
 // logistic-ho on a real dataset (keys in docs/problems.md). gamma defaults to 1 / (L_data +
 // exp(lambda_max)), which keeps Phi a contraction on all of Lambda.
 template <class S, class F>
@@ -63,9 +71,7 @@ decltype(auto) with_logistic_ho(Config& c, F&& f) {
   if (o.lambda_max > 20) c.fail("problem.lambda_max", fmt::format("must be <= 20 (exp(lambda) overflows float), got {}", o.lambda_max));
   LogisticHO<S> base(data.train, data.validation, data.test, o);
   const double auto_gamma = 1.0 / (base.data_smoothness() + std::exp(o.lambda_max));
-  const double gamma = c.get_double("problem.gamma", 0.0);
-  if (gamma < 0) c.fail("problem.gamma", fmt::format("must be > 0 (or 0 for automatic), got {}", gamma));
-  const MinimizationAdapter<LogisticHO<S>> p(std::move(base), static_cast<S>(gamma > 0 ? gamma : auto_gamma));
+  const MinimizationAdapter<LogisticHO<S>> p(std::move(base), static_cast<S>(read_gamma(c, auto_gamma)));
   return f(p);
 }
 
@@ -84,9 +90,7 @@ decltype(auto) with_data_poisoning(Config& c, F&& f) {
   const auto poisoned = std::max<Index>(1, static_cast<Index>(std::llround(fraction * static_cast<double>(data.train.size()))));
   DataPoisoning<S> base(data.train, poisoned, data.validation, data.test, o);
   const double auto_gamma = 1.0 / (base.data_smoothness() + base.strong_convexity());
-  const double gamma = c.get_double("problem.gamma", 0.0);
-  if (gamma < 0) c.fail("problem.gamma", fmt::format("must be > 0 (or 0 for automatic), got {}", gamma));
-  const MinimizationAdapter<DataPoisoning<S>> p(std::move(base), static_cast<S>(gamma > 0 ? gamma : auto_gamma));
+  const MinimizationAdapter<DataPoisoning<S>> p(std::move(base), static_cast<S>(read_gamma(c, auto_gamma)));
   return f(p);
 }
 
@@ -101,9 +105,7 @@ decltype(auto) with_hyper_cleaning(Config& c, F&& f) {
   std::vector<bool> corrupted = corrupt_labels(data.train, corruption, static_cast<std::uint64_t>(c.get_int("problem.seed", 0)) + 7);
   HyperCleaning<S> base(data.train, std::move(corrupted), data.validation, data.test, reg);
   const double auto_gamma = 1.0 / (base.data_smoothness() + base.strong_convexity());
-  const double gamma = c.get_double("problem.gamma", 0.0);
-  if (gamma < 0) c.fail("problem.gamma", fmt::format("must be > 0 (or 0 for automatic), got {}", gamma));
-  const MinimizationAdapter<HyperCleaning<S>> p(std::move(base), static_cast<S>(gamma > 0 ? gamma : auto_gamma));
+  const MinimizationAdapter<HyperCleaning<S>> p(std::move(base), static_cast<S>(read_gamma(c, auto_gamma)));
   return f(p);
 }
 
@@ -129,10 +131,8 @@ decltype(auto) with_hyper_representation(Config& c, F&& f) {
   if (!(o.radius >= 0)) c.fail("problem.radius", fmt::format("must be > 0 (or 0 for 2 ||H_true||), got {}", o.radius));
   o.seed = static_cast<std::uint64_t>(c.get_int("problem.seed", 0));
   HyperRepresentation<S> base(o);
-  const double gamma = c.get_double("problem.gamma", 0.0);
-  if (gamma < 0) c.fail("problem.gamma", fmt::format("must be > 0 (or 0 for automatic), got {}", gamma));
   const double auto_gamma = 1.0 / base.smoothness();
-  const MinimizationAdapter<HyperRepresentation<S>> p(std::move(base), static_cast<S>(gamma > 0 ? gamma : auto_gamma));
+  const MinimizationAdapter<HyperRepresentation<S>> p(std::move(base), static_cast<S>(read_gamma(c, auto_gamma)));
   return f(p);
 }
 

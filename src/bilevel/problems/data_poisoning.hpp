@@ -41,40 +41,36 @@ class DataPoisoning {
   // The first `poisoned` rows of `train` are the poisoned points.
   DataPoisoning(const Dataset& train, Index poisoned, const Dataset& validation, const Dataset& test,
                 DataPoisoningOptions o = {})
-      : o_(o), classes_(train.num_classes), poisoned_(poisoned), x_(train.x.cast<S>()), y_(train.y),
-        xv_(validation.x.cast<S>()), yv_(validation.y), xt_(test.x.cast<S>()), yt_(test.y) {
-    for (const Dataset* d : {&train, &validation, &test}) d->validate();
-    if (train.size() == 0 || validation.size() == 0)
-      throw InvalidOptions("data-poisoning needs a non-empty training and validation set");
+      : o_(o), classes_(train.num_classes), poisoned_(poisoned), train_(train),
+        validation_(validation), test_(test) {
+    softmax::check_splits("data-poisoning", train, validation, test);
     if (poisoned < 1 || poisoned > train.size())
       throw InvalidOptions(fmt::format("data-poisoning: {} poisoned points, but the training set has {}", poisoned, train.size()));
-    if (validation.dim() != train.dim() || (test.size() > 0 && test.dim() != train.dim()))
-      throw InvalidOptions("data-poisoning: the splits have different feature dimensions");
     if (!(o.epsilon > 0)) throw InvalidOptions(fmt::format("data-poisoning: epsilon must be > 0, got {}", o.epsilon));
     if (!(o.regularization > 0))
       throw InvalidOptions(fmt::format("data-poisoning: regularization must be > 0, got {}", o.regularization));
     // The box: |lambda| <= eps and x + lambda in [0, 1].
-    const Index d = x_.cols();
+    const Index d = train_.x.cols();
     Vector<S> lo(poisoned * d), hi(poisoned * d);
     for (Index i = 0; i < poisoned; ++i)
       for (Index j = 0; j < d; ++j) {
-        lo(i * d + j) = std::max(static_cast<S>(-o.epsilon), -x_(i, j));
-        hi(i * d + j) = std::min(static_cast<S>(o.epsilon), S(1) - x_(i, j));
+        lo(i * d + j) = std::max(static_cast<S>(-o.epsilon), -train_.x(i, j));
+        hi(i * d + j) = std::min(static_cast<S>(o.epsilon), S(1) - train_.x(i, j));
       }
     constraint_ = std::make_shared<Box<S>>(std::move(lo), std::move(hi));
   }
 
-  Index dim_w() const { return x_.cols() * classes_; }
-  Index dim_lambda() const { return poisoned_ * x_.cols(); }
-  Index ll_population() const { return x_.rows(); }
-  Index ul_population() const { return xv_.rows(); }
+  Index dim_w() const { return train_.x.cols() * classes_; }
+  Index dim_lambda() const { return poisoned_ * train_.x.cols(); }
+  Index ll_population() const { return train_.x.rows(); }
+  Index ul_population() const { return validation_.x.rows(); }
   const ConstraintSet<S>& constraint() const { return *constraint_; }
   // A smoothness bound of the data term valid for every feasible lambda:
   // lambda_max(X~^T X~ / n) / 2 <= (||X||_2 + eps sqrt(n_p d))^2 / (2 n), since ||Lambda||_F <= eps sqrt(n_p d).
   double data_smoothness() const {
-    const double n = static_cast<double>(x_.rows());
-    const double x_norm = std::sqrt(2.0 * softmax::smoothness(x_) * n);
-    const double noise = o_.epsilon * std::sqrt(static_cast<double>(poisoned_ * x_.cols()));
+    const double n = static_cast<double>(train_.x.rows());
+    const double x_norm = std::sqrt(2.0 * softmax::smoothness(train_.x) * n);
+    const double noise = o_.epsilon * std::sqrt(static_cast<double>(poisoned_ * train_.x.cols()));
     return (x_norm + noise) * (x_norm + noise) / (2.0 * n);
   }
   // The strong convexity of g in W: 2 r / (d c).
@@ -105,7 +101,7 @@ class DataPoisoning {
   void ll_mixed_vjp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch,
                     VectorRef<S> out) const {
     const auto W = weights(w), U = weights(u);
-    const Index d = x_.cols();
+    const Index d = train_.x.cols();
     const RowMatrix<S> x = poisoned_rows(lambda, batch);
     const std::vector<std::int32_t> y = labels(batch);
     Matrix<S> p = x * W;
@@ -129,7 +125,7 @@ class DataPoisoning {
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> /*lambda*/, Batch batch, Vector<S>* grad_w,
           Vector<S>* grad_lambda) const {
     const auto W = weights(w);
-    const auto [x, y] = softmax::gather(xv_, yv_, batch, "data-poisoning");
+    const auto [x, y] = softmax::gather(validation_.x, validation_.y, batch, "data-poisoning");
     Matrix<S> g;
     const S loss = softmax::loss_and_grad<S>(x, std::span<const std::int32_t>(y), W, grad_w ? &g : nullptr);
     if (grad_w) *grad_w = -Eigen::Map<const Vector<S>>(g.data(), g.size());
@@ -142,21 +138,19 @@ class DataPoisoning {
   std::vector<std::pair<std::string, double>> metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const {
     const auto W = weights(w);
     std::vector<std::pair<std::string, double>> m;
-    softmax::add_split_metrics(m, "validation", xv_, yv_, W);
-    softmax::add_split_metrics(m, "test", xt_, yt_, W);
+    softmax::add_split_metrics(m, "validation", validation_, W);
+    softmax::add_split_metrics(m, "test", test_, W);
     m.emplace_back("noise_linf", static_cast<double>(lambda.cwiseAbs().maxCoeff()));
     return m;
   }
 
  private:
-  softmax::ConstWeights<S> weights(ConstVectorRef<S> w) const {
-    return softmax::ConstWeights<S>(w.data(), x_.cols(), classes_);
-  }
+  softmax::ConstWeights<S> weights(ConstVectorRef<S> w) const { return softmax::weights(w, train_.x.cols(), classes_); }
 
   // The rows of the batch with their noise added.
   RowMatrix<S> poisoned_rows(ConstVectorRef<S> lambda, Batch batch) const {
-    const Index d = x_.cols();
-    RowMatrix<S> x = softmax::gather(x_, y_, batch, "data-poisoning").first;
+    const Index d = train_.x.cols();
+    RowMatrix<S> x = softmax::gather(train_.x, train_.y, batch, "data-poisoning").first;
     for (std::size_t k = 0; k < batch.size(); ++k) {
       const auto i = static_cast<Index>(batch[k]);
       if (i < poisoned_) x.row(static_cast<Index>(k)) += lambda.segment(i * d, d).transpose();
@@ -166,19 +160,15 @@ class DataPoisoning {
 
   std::vector<std::int32_t> labels(Batch batch) const {
     std::vector<std::int32_t> y(batch.size());
-    for (std::size_t k = 0; k < batch.size(); ++k) y[k] = y_[batch[k]];
+    for (std::size_t k = 0; k < batch.size(); ++k) y[k] = train_.y[batch[k]];
     return y;
   }
 
   DataPoisoningOptions o_;
   int classes_;
   Index poisoned_;
-  RowMatrix<S> x_;
-  std::vector<std::int32_t> y_;
-  RowMatrix<S> xv_;
-  std::vector<std::int32_t> yv_;
-  RowMatrix<S> xt_;
-  std::vector<std::int32_t> yt_;
+  softmax::Split<S> train_;
+  softmax::Split<S> validation_, test_;
   std::shared_ptr<const ConstraintSet<S>> constraint_;
 };
 

@@ -37,26 +37,21 @@ class HyperCleaning {
   // (used only for metrics).
   HyperCleaning(const Dataset& train, std::vector<bool> corrupted, const Dataset& validation, const Dataset& test,
                 double regularization = 0.001)
-      : c_(regularization), classes_(train.num_classes), x_(train.x.cast<S>()), y_(train.y),
-        corrupted_(std::move(corrupted)), xv_(validation.x.cast<S>()), yv_(validation.y), xt_(test.x.cast<S>()),
-        yt_(test.y), constraint_(std::make_shared<Unconstrained<S>>()) {
-    for (const Dataset* d : {&train, &validation, &test}) d->validate();
-    if (train.size() == 0 || validation.size() == 0)
-      throw InvalidOptions("hyper-cleaning needs a non-empty training and validation set");
+      : c_(regularization), classes_(train.num_classes), train_(train),
+        corrupted_(std::move(corrupted)), validation_(validation), test_(test), constraint_(std::make_shared<Unconstrained<S>>()) {
+    softmax::check_splits("hyper-cleaning", train, validation, test);
     if (static_cast<Index>(corrupted_.size()) != train.size())
       throw InvalidOptions("hyper-cleaning: one corruption flag per training example is needed");
-    if (validation.dim() != train.dim() || (test.size() > 0 && test.dim() != train.dim()))
-      throw InvalidOptions("hyper-cleaning: the splits have different feature dimensions");
     if (!(regularization > 0))
       throw InvalidOptions(fmt::format("hyper-cleaning: regularization must be > 0, got {}", regularization));
   }
 
-  Index dim_w() const { return x_.cols() * classes_; }
-  Index dim_lambda() const { return x_.rows(); }
-  Index ll_population() const { return x_.rows(); }
-  Index ul_population() const { return xv_.rows(); }
+  Index dim_w() const { return train_.x.cols() * classes_; }
+  Index dim_lambda() const { return train_.x.rows(); }
+  Index ll_population() const { return train_.x.rows(); }
+  Index ul_population() const { return validation_.x.rows(); }
   const ConstraintSet<S>& constraint() const { return *constraint_; }
-  double data_smoothness() const { return softmax::smoothness(x_); }
+  double data_smoothness() const { return softmax::smoothness(train_.x); }
   double strong_convexity() const { return 2.0 * c_; }
 
   S ll_value(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch) const {
@@ -102,7 +97,7 @@ class HyperCleaning {
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> /*lambda*/, Batch batch, Vector<S>* grad_w,
           Vector<S>* grad_lambda) const {
     const auto W = weights(w);
-    const auto [x, y] = softmax::gather(xv_, yv_, batch, "hyper-cleaning");
+    const auto [x, y] = softmax::gather(validation_.x, validation_.y, batch, "hyper-cleaning");
     Matrix<S> g;
     const S loss = softmax::loss_and_grad<S>(x, std::span<const std::int32_t>(y), W, grad_w ? &g : nullptr);
     if (grad_w) *grad_w = Eigen::Map<const Vector<S>>(g.data(), g.size());
@@ -115,8 +110,8 @@ class HyperCleaning {
   std::vector<std::pair<std::string, double>> metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const {
     const auto W = weights(w);
     std::vector<std::pair<std::string, double>> m;
-    softmax::add_split_metrics(m, "validation", xv_, yv_, W);
-    softmax::add_split_metrics(m, "test", xt_, yt_, W);
+    softmax::add_split_metrics(m, "validation", validation_, W);
+    softmax::add_split_metrics(m, "test", test_, W);
     double clean = 0, dirty = 0;
     Index n_clean = 0, n_dirty = 0;
     for (Index i = 0; i < lambda.size(); ++i) {
@@ -141,12 +136,10 @@ class HyperCleaning {
     std::vector<S> a;  // sigma(lambda_i)
   };
 
-  softmax::ConstWeights<S> weights(ConstVectorRef<S> w) const {
-    return softmax::ConstWeights<S>(w.data(), x_.cols(), classes_);
-  }
+  softmax::ConstWeights<S> weights(ConstVectorRef<S> w) const { return softmax::weights(w, train_.x.cols(), classes_); }
 
   Gathered gather(ConstVectorRef<S> lambda, Batch batch) const {
-    auto [x, y] = softmax::gather(x_, y_, batch, "hyper-cleaning");
+    auto [x, y] = softmax::gather(train_.x, train_.y, batch, "hyper-cleaning");
     std::vector<S> a(batch.size());
     for (std::size_t k = 0; k < batch.size(); ++k) a[k] = S(1) / (S(1) + std::exp(-lambda(static_cast<Index>(batch[k]))));
     return {std::move(x), std::move(y), std::move(a)};
@@ -154,13 +147,9 @@ class HyperCleaning {
 
   double c_;
   int classes_;
-  RowMatrix<S> x_;
-  std::vector<std::int32_t> y_;
+  softmax::Split<S> train_;
   std::vector<bool> corrupted_;
-  RowMatrix<S> xv_;
-  std::vector<std::int32_t> yv_;
-  RowMatrix<S> xt_;
-  std::vector<std::int32_t> yt_;
+  softmax::Split<S> validation_, test_;
   std::shared_ptr<const ConstraintSet<S>> constraint_;
 };
 

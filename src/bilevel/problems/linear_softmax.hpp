@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bilevel/core/error.hpp"
+#include "bilevel/data/dataset.hpp"
 
 #include "bilevel/core/types.hpp"
 
@@ -121,6 +122,33 @@ LossAccuracy evaluate(const ConstRows<S>& x, std::span<const std::int32_t> y, co
   return {loss, static_cast<double>(correct) / static_cast<double>(x.rows())};
 }
 
+// One split of a classification dataset in the problem's scalar type.
+template <class S>
+struct Split {
+  RowMatrix<S> x;
+  std::vector<std::int32_t> y;
+  explicit Split(const Dataset& d) : x(d.x.template cast<S>()), y(d.y) {}
+};
+
+// The checks every softmax-regression problem makes of its splits: valid labels, non-empty train and
+// validation sets, one feature dimension and one number of classes (an empty test set is allowed).
+inline void check_splits(std::string_view problem, const Dataset& train, const Dataset& validation, const Dataset& test) {
+  for (const Dataset* d : {&train, &validation, &test}) d->validate();
+  if (train.size() == 0 || validation.size() == 0)
+    throw InvalidOptions(fmt::format("{} needs a non-empty training and validation set", problem));
+  if (validation.dim() != train.dim() || (test.size() > 0 && test.dim() != train.dim()))
+    throw InvalidOptions(fmt::format("{}: feature dimensions differ: train {}, validation {}, test {}", problem,
+                                     train.dim(), validation.dim(), test.dim()));
+  if (validation.num_classes != train.num_classes || (test.size() > 0 && test.num_classes != train.num_classes))
+    throw InvalidOptions(fmt::format("{}: the splits have different numbers of classes", problem));
+}
+
+// W (features x classes) as a column-major view of w.
+template <class S>
+ConstWeights<S> weights(ConstVectorRef<S> w, Index features, Index classes) {
+  return ConstWeights<S>(w.data(), features, classes);
+}
+
 // The rows and labels of `batch` (a copy), every id checked; `problem` names the caller in errors.
 template <class S>
 std::pair<RowMatrix<S>, std::vector<std::int32_t>> gather(const RowMatrix<S>& x, const std::vector<std::int32_t>& y,
@@ -138,10 +166,10 @@ std::pair<RowMatrix<S>, std::vector<std::int32_t>> gather(const RowMatrix<S>& x,
 
 // Appends "<split>_loss" and "<split>_accuracy" of W on (x, y) to `m`; nothing for an empty split.
 template <class S>
-void add_split_metrics(std::vector<std::pair<std::string, double>>& m, std::string_view split, const RowMatrix<S>& x,
-                       const std::vector<std::int32_t>& y, const ConstWeights<S>& w) {
-  if (x.rows() == 0) return;
-  const LossAccuracy r = evaluate<S>(x, y, w);
+void add_split_metrics(std::vector<std::pair<std::string, double>>& m, std::string_view split, const Split<S>& data,
+                       const ConstWeights<S>& w) {
+  if (data.x.rows() == 0) return;
+  const LossAccuracy r = evaluate<S>(data.x, data.y, w);
   m.emplace_back(fmt::format("{}_loss", split), r.loss);
   m.emplace_back(fmt::format("{}_accuracy", split), r.accuracy);
 }

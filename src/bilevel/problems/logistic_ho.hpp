@@ -46,31 +46,23 @@ class LogisticHO {
   using Scalar = S;
 
   LogisticHO(const Dataset& train, const Dataset& validation, const Dataset& test, LogisticHOOptions o = {})
-      : o_(o), classes_(train.num_classes), x_(train.x.cast<S>()), y_(train.y), xv_(validation.x.cast<S>()),
-        yv_(validation.y), xt_(test.x.cast<S>()), yt_(test.y) {
-    for (const Dataset* d : {&train, &validation, &test}) d->validate();
-    if (train.size() == 0 || validation.size() == 0)
-      throw InvalidOptions("logistic-ho needs a non-empty training and validation set");
-    if (validation.dim() != train.dim() || (test.size() > 0 && test.dim() != train.dim()))
-      throw InvalidOptions(fmt::format("logistic-ho: feature dimensions differ: train {}, validation {}, test {}",
-                                       train.dim(), validation.dim(), test.dim()));
-    if (validation.num_classes != classes_ || (test.size() > 0 && test.num_classes != classes_))
-      throw InvalidOptions("logistic-ho: the splits have different numbers of classes");
+      : o_(o), classes_(train.num_classes), train_(train), validation_(validation), test_(test) {
+    softmax::check_splits("logistic-ho", train, validation, test);
     if (!(o.lambda_min < o.lambda_max))
       throw InvalidOptions(fmt::format("logistic-ho: lambda_min {} must be < lambda_max {}", o.lambda_min, o.lambda_max));
     constraint_ = std::make_shared<Box<S>>(static_cast<S>(o.lambda_min), static_cast<S>(o.lambda_max));
   }
 
-  Index dim_w() const { return x_.cols() * classes_; }
-  Index dim_lambda() const { return o_.regularization == Regularization::kPerFeature ? x_.cols() : 1; }
-  Index ll_population() const { return x_.rows(); }
-  Index ul_population() const { return xv_.rows(); }
-  Index features() const { return x_.cols(); }
+  Index dim_w() const { return train_.x.cols() * classes_; }
+  Index dim_lambda() const { return o_.regularization == Regularization::kPerFeature ? train_.x.cols() : 1; }
+  Index ll_population() const { return train_.x.rows(); }
+  Index ul_population() const { return validation_.x.rows(); }
+  Index features() const { return train_.x.cols(); }
   int classes() const { return classes_; }
   const ConstraintSet<S>& constraint() const { return *constraint_; }
 
   // L_data = lambda_max(X^T X / n) / 2 (a smoothness bound of the data term).
-  double data_smoothness() const { return softmax::smoothness(x_); }
+  double data_smoothness() const { return softmax::smoothness(train_.x); }
 
   S ll_value(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch) const {
     const auto W = weights(w);
@@ -124,16 +116,14 @@ class LogisticHO {
   std::vector<std::pair<std::string, double>> metrics(ConstVectorRef<S> /*lambda*/, ConstVectorRef<S> w) const {
     const auto W = weights(w);
     std::vector<std::pair<std::string, double>> m;
-    softmax::add_split_metrics(m, "train", x_, y_, W);
-    softmax::add_split_metrics(m, "validation", xv_, yv_, W);
-    softmax::add_split_metrics(m, "test", xt_, yt_, W);
+    softmax::add_split_metrics(m, "train", train_, W);
+    softmax::add_split_metrics(m, "validation", validation_, W);
+    softmax::add_split_metrics(m, "test", test_, W);
     return m;
   }
 
  private:
-  softmax::ConstWeights<S> weights(ConstVectorRef<S> w) const {
-    return softmax::ConstWeights<S>(w.data(), x_.cols(), classes_);
-  }
+  softmax::ConstWeights<S> weights(ConstVectorRef<S> w) const { return softmax::weights(w, train_.x.cols(), classes_); }
 
   // sum_j exp(lambda_j) ||W_j||^2
   S regulariser(ConstVectorRef<S> lambda, const softmax::ConstWeights<S>& W) const {
@@ -151,8 +141,8 @@ class LogisticHO {
   // (ids 0..n-1 in order, as the samplers give it), a gathered copy otherwise.
   template <class F>
   S with_rows(Batch batch, F&& f, bool validation = false) const {
-    const RowMatrix<S>& x = validation ? xv_ : x_;
-    const std::vector<std::int32_t>& y = validation ? yv_ : y_;
+    const RowMatrix<S>& x = validation ? validation_.x : train_.x;
+    const std::vector<std::int32_t>& y = validation ? validation_.y : train_.y;
     const auto n = static_cast<std::size_t>(x.rows());
     bool full = batch.size() == n;
     for (std::size_t i = 0; full && i < n; ++i) full = batch[i] == i;
@@ -163,12 +153,8 @@ class LogisticHO {
 
   LogisticHOOptions o_;
   int classes_;
-  RowMatrix<S> x_;
-  std::vector<std::int32_t> y_;
-  RowMatrix<S> xv_;
-  std::vector<std::int32_t> yv_;
-  RowMatrix<S> xt_;
-  std::vector<std::int32_t> yt_;
+  softmax::Split<S> train_;
+  softmax::Split<S> validation_, test_;
   std::shared_ptr<const ConstraintSet<S>> constraint_;
 };
 
