@@ -4,38 +4,27 @@
 
 #include <gtest/gtest.h>
 
-#include <numeric>
-
 #include "bilevel/data/idx.hpp"
 #include "bilevel/data/splits.hpp"
 #include "bilevel/problems/contraction.hpp"
 #include "bilevel/problems/finite_difference.hpp"
 #include "bilevel/problems/minimization_adapter.hpp"
+#include "problem_fixtures.hpp"
 
 namespace bilevel {
 namespace {
 
-const std::string kFixtures = std::string(BILEVEL_SOURCE_DIR) + "/tests/data/fixtures/";
+using namespace testing;
 
-// 200 real images: 100 train (the first 20 poisoned), 60 validation, 40 test.
+// The fixture splits; the first 20 training images are poisoned.
 DataPoisoning<double> problem(double epsilon = 0.3) {
-  const Dataset all = read_idx(kFixtures + "fashion-train-200-images-idx3-ubyte.gz",
-                               kFixtures + "fashion-train-200-labels-idx1-ubyte.gz");
-  auto [train, rest] = stratified_split(all, 0.5, 1);
-  auto [validation, test] = stratified_split(rest, 0.6, 2);
+  const FixtureSplits s = fixture_splits();
   DataPoisoningOptions o;
   o.epsilon = epsilon;
-  return DataPoisoning<double>(train, 20, validation, test, o);
+  return DataPoisoning<double>(s.train, 20, s.validation, s.test, o);
 }
 
 static_assert(MinimizationProblem<DataPoisoning<double>>);
-
-Vector<double> random_vector(Index n, double scale, std::uint64_t seed) {
-  Rng rng(seed);
-  Vector<double> v(n);
-  for (Index i = 0; i < n; ++i) v(i) = scale * rng.normal();
-  return v;
-}
 
 TEST(DataPoisoning, OraclesPassFiniteDifferences) {
   const auto p = problem();
@@ -44,9 +33,7 @@ TEST(DataPoisoning, OraclesPassFiniteDifferences) {
   p.constraint().project(lambda);
   // Poisoned (3, 17, 17 twice) and clean (42, 99) examples; the full batch.
   const std::vector<SampleId> minibatch{3, 17, 42, 99, 17}, val{0, 7, 50};
-  std::vector<SampleId> full(static_cast<std::size_t>(p.ll_population())), full_val(static_cast<std::size_t>(p.ul_population()));
-  std::iota(full.begin(), full.end(), 0);
-  std::iota(full_val.begin(), full_val.end(), 0);
+  const auto full = all_ids(p.ll_population()), full_val = all_ids(p.ul_population());
   for (auto [ll, ul] : {std::pair<Batch, Batch>{minibatch, val}, std::pair<Batch, Batch>{full, full_val}}) {
     const auto report = check_minimization_oracles(p, w, lambda, ll, ul);
     EXPECT_TRUE(report.passed()) << report.summary();
@@ -67,9 +54,7 @@ TEST(DataPoisoning, FeasibleSetIsTheLInfinityBallIntersectedWithValidPixels) {
   EXPECT_LE(lambda.cwiseAbs().maxCoeff(), 0.2 + 1e-15);
   EXPECT_TRUE(p.constraint().contains(lambda, 1e-12));
   // x + lambda stays in [0, 1]: a noise that would push a black pixel below 0 is clipped to 0.
-  const Dataset all = read_idx(kFixtures + "fashion-train-200-images-idx3-ubyte.gz",
-                               kFixtures + "fashion-train-200-labels-idx1-ubyte.gz");
-  auto [train, rest] = stratified_split(all, 0.5, 1);
+  const Dataset train = fixture_splits().train;
   for (Index i = 0; i < 20; ++i)
     for (Index j = 0; j < 784; ++j) {
       const double x = train.x(i, j) + lambda(i * 784 + j);
@@ -80,8 +65,7 @@ TEST(DataPoisoning, FeasibleSetIsTheLInfinityBallIntersectedWithValidPixels) {
 
 TEST(DataPoisoning, LowerLevelMapIsAContractionAtAStepBelowTwoOverL) {
   const auto p = problem();
-  std::vector<SampleId> full(static_cast<std::size_t>(p.ll_population()));
-  std::iota(full.begin(), full.end(), 0);
+  const auto full = all_ids(p.ll_population());
   const Vector<double> w = random_vector(p.dim_w(), 0.05, 5), lambda = Vector<double>::Zero(p.dim_lambda());
   // L <= lambda_max(X^T X / n) / 2 + mu; a step of 1 / L.
   const double q = estimate_contraction(MinimizationAdapter<DataPoisoning<double>>(p, 0.05), w, lambda, full, 300);
@@ -94,8 +78,7 @@ TEST(DataPoisoning, LowerLevelMapIsAContractionAtAStepBelowTwoOverL) {
 TEST(DataPoisoning, UpperLevelIsMinusTheValidationLossAndMetricsReportIt) {
   const auto p = problem();
   const Vector<double> w = random_vector(p.dim_w(), 0.05, 6), lambda = Vector<double>::Zero(p.dim_lambda());
-  std::vector<SampleId> val(static_cast<std::size_t>(p.ul_population()));
-  std::iota(val.begin(), val.end(), 0);
+  const auto val = all_ids(p.ul_population());
   const double e = p.outer(w, lambda, val, nullptr, nullptr);
   const auto m = p.metrics(lambda, w);
   EXPECT_EQ(m[0].first, "validation_loss");

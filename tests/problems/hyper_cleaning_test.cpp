@@ -4,30 +4,25 @@
 
 #include <gtest/gtest.h>
 
-#include <numeric>
-
 #include "bilevel/data/idx.hpp"
 #include "bilevel/data/splits.hpp"
 #include "bilevel/problems/contraction.hpp"
 #include "bilevel/problems/finite_difference.hpp"
 #include "bilevel/problems/minimization_adapter.hpp"
+#include "problem_fixtures.hpp"
 
 namespace bilevel {
 namespace {
 
-const std::string kFixtures = std::string(BILEVEL_SOURCE_DIR) + "/tests/data/fixtures/";
+using namespace testing;
 
-struct Splits {
-  Dataset train, validation, test;
+struct Splits : FixtureSplits {
   std::vector<bool> corrupted;
 };
 
+// The fixture splits with 40 % of the training labels corrupted.
 Splits splits() {
-  const Dataset all = read_idx(kFixtures + "fashion-train-200-images-idx3-ubyte.gz",
-                               kFixtures + "fashion-train-200-labels-idx1-ubyte.gz");
-  auto [train, rest] = stratified_split(all, 0.5, 1);
-  auto [validation, test] = stratified_split(rest, 0.6, 2);
-  Splits s{train, validation, test, {}};
+  Splits s{fixture_splits(), {}};
   s.corrupted = corrupt_labels(s.train, 0.4, 3);
   return s;
 }
@@ -39,16 +34,8 @@ HyperCleaning<double> problem() {
 
 static_assert(MinimizationProblem<HyperCleaning<double>>);
 
-Vector<double> random_vector(Index n, double scale, std::uint64_t seed) {
-  Rng rng(seed);
-  Vector<double> v(n);
-  for (Index i = 0; i < n; ++i) v(i) = scale * rng.normal();
-  return v;
-}
-
 TEST(HyperCleaning, CorruptionChangesExactlyTheFlaggedLabelsToOtherClasses) {
-  const Dataset all = read_idx(kFixtures + "fashion-train-200-images-idx3-ubyte.gz",
-                               kFixtures + "fashion-train-200-labels-idx1-ubyte.gz");
+  const Dataset all = fashion200();
   Dataset d = all;
   const auto changed = corrupt_labels(d, 0.4, 3);
   EXPECT_EQ(std::count(changed.begin(), changed.end(), true), 80);
@@ -62,9 +49,7 @@ TEST(HyperCleaning, OraclesPassFiniteDifferences) {
   const auto p = problem();
   const Vector<double> w = random_vector(p.dim_w(), 0.05, 1), lambda = random_vector(p.dim_lambda(), 1.0, 2);
   const std::vector<SampleId> minibatch{3, 17, 42, 99, 17}, val{0, 7, 50};
-  std::vector<SampleId> full(static_cast<std::size_t>(p.ll_population())), full_val(static_cast<std::size_t>(p.ul_population()));
-  std::iota(full.begin(), full.end(), 0);
-  std::iota(full_val.begin(), full_val.end(), 0);
+  const auto full = all_ids(p.ll_population()), full_val = all_ids(p.ul_population());
   for (auto [ll, ul] : {std::pair<Batch, Batch>{minibatch, val}, std::pair<Batch, Batch>{full, full_val}}) {
     const auto report = check_minimization_oracles(p, w, lambda, ll, ul);
     EXPECT_TRUE(report.passed()) << report.summary();
@@ -75,8 +60,7 @@ TEST(HyperCleaning, OraclesPassFiniteDifferences) {
 
 TEST(HyperCleaning, LowerLevelMapIsAContractionAtTheDefaultStep) {
   const auto p = problem();
-  std::vector<SampleId> full(static_cast<std::size_t>(p.ll_population()));
-  std::iota(full.begin(), full.end(), 0);
+  const auto full = all_ids(p.ll_population());
   const double gamma = 1.0 / (p.data_smoothness() + p.strong_convexity());
   const Vector<double> w = random_vector(p.dim_w(), 0.05, 5), lambda = random_vector(p.dim_lambda(), 1.0, 6);
   EXPECT_LT(estimate_contraction(MinimizationAdapter<HyperCleaning<double>>(p, gamma), w, lambda, full), 1.0);

@@ -4,14 +4,15 @@
 
 #include <gtest/gtest.h>
 
-#include <numeric>
-
 #include "bilevel/problems/contraction.hpp"
 #include "bilevel/problems/finite_difference.hpp"
 #include "bilevel/problems/minimization_adapter.hpp"
+#include "problem_fixtures.hpp"
 
 namespace bilevel {
 namespace {
+
+using namespace testing;
 
 HyperRepresentationOptions small() {
   HyperRepresentationOptions o;
@@ -25,20 +26,11 @@ HyperRepresentationOptions small() {
 
 static_assert(MinimizationProblem<HyperRepresentation<double>>);
 
-Vector<double> random_vector(Index n, double scale, std::uint64_t seed) {
-  Rng rng(seed);
-  Vector<double> v(n);
-  for (Index i = 0; i < n; ++i) v(i) = scale * rng.normal();
-  return v;
-}
-
 TEST(HyperRepresentation, OraclesPassFiniteDifferences) {
   const HyperRepresentation<double> p(small());
   const Vector<double> w = random_vector(p.dim_w(), 0.5, 1), lambda = random_vector(p.dim_lambda(), 0.4, 2);
   const std::vector<SampleId> minibatch{3, 17, 39, 17}, val{0, 7, 29};
-  std::vector<SampleId> full(40), full_val(30);
-  std::iota(full.begin(), full.end(), 0);
-  std::iota(full_val.begin(), full_val.end(), 0);
+  const auto full = all_ids(40), full_val = all_ids(30);
   for (auto [ll, ul] : {std::pair<Batch, Batch>{minibatch, val}, std::pair<Batch, Batch>{full, full_val}}) {
     const auto report = check_minimization_oracles(p, w, lambda, ll, ul);
     EXPECT_TRUE(report.passed()) << report.summary();
@@ -49,8 +41,7 @@ TEST(HyperRepresentation, OraclesPassFiniteDifferences) {
 
 TEST(HyperRepresentation, LowerLevelMapContractsEverywhereOnLambda) {
   const HyperRepresentation<double> p(small());
-  std::vector<SampleId> full(40);
-  std::iota(full.begin(), full.end(), 0);
+  const auto full = all_ids(40);
   const MinimizationAdapter<HyperRepresentation<double>> fixed_point(p, 1.0 / p.smoothness());
   for (std::uint64_t seed : {1, 2, 3}) {
     Vector<double> lambda = random_vector(p.dim_lambda(), 10.0, seed);  // far outside, then projected onto ||H|| = R

@@ -4,34 +4,20 @@
 
 #include <gtest/gtest.h>
 
-#include <numeric>
-
 #include "bilevel/data/idx.hpp"
 #include "bilevel/data/splits.hpp"
 #include "bilevel/problems/contraction.hpp"
 #include "bilevel/problems/finite_difference.hpp"
 #include "bilevel/problems/minimization_adapter.hpp"
+#include "problem_fixtures.hpp"
 
 namespace bilevel {
 namespace {
 
-const std::string kFixtures = std::string(BILEVEL_SOURCE_DIR) + "/tests/data/fixtures/";
-
-struct Splits {
-  Dataset train, validation, test;
-};
-
-// 200 real images: 100 train, 60 validation, 40 test.
-Splits fixture_splits() {
-  const Dataset all = read_idx(kFixtures + "fashion-train-200-images-idx3-ubyte.gz",
-                               kFixtures + "fashion-train-200-labels-idx1-ubyte.gz");
-  auto [train, rest] = stratified_split(all, 0.5, 1);
-  auto [validation, test] = stratified_split(rest, 0.6, 2);
-  return {train, validation, test};
-}
+using namespace testing;
 
 LogisticHO<double> problem(Regularization r) {
-  const Splits s = fixture_splits();
+  const FixtureSplits s = fixture_splits();
   LogisticHOOptions o;
   o.regularization = r;
   return LogisticHO<double>(s.train, s.validation, s.test, o);
@@ -40,13 +26,6 @@ LogisticHO<double> problem(Regularization r) {
 static_assert(MinimizationProblem<LogisticHO<double>>);
 static_assert(BilevelProblem<MinimizationAdapter<LogisticHO<float>>>);
 
-Vector<double> random_vector(Index n, double scale, std::uint64_t seed) {
-  Rng rng(seed);
-  Vector<double> v(n);
-  for (Index i = 0; i < n; ++i) v(i) = scale * rng.normal();
-  return v;
-}
-
 std::vector<SampleId> ids(std::initializer_list<SampleId> l) { return l; }
 
 TEST(LogisticHO, OraclesPassFiniteDifferencesOnMinibatchesAndFullBatches) {
@@ -54,9 +33,7 @@ TEST(LogisticHO, OraclesPassFiniteDifferencesOnMinibatchesAndFullBatches) {
     const auto p = problem(r);
     const Vector<double> w = random_vector(p.dim_w(), 0.05, 1);
     const Vector<double> lambda = random_vector(p.dim_lambda(), 0.5, 2);
-    std::vector<SampleId> full_ll(static_cast<std::size_t>(p.ll_population())), full_ul(static_cast<std::size_t>(p.ul_population()));
-    std::iota(full_ll.begin(), full_ll.end(), 0);
-    std::iota(full_ul.begin(), full_ul.end(), 0);
+    const auto full_ll = all_ids(p.ll_population()), full_ul = all_ids(p.ul_population());
     const auto minibatch = ids({3, 17, 42, 99, 5}), val_batch = ids({0, 7, 50});
     for (auto [ll, ul] : {std::pair<Batch, Batch>{minibatch, val_batch}, std::pair<Batch, Batch>{full_ll, full_ul}}) {
       const auto report = check_minimization_oracles(p, w, lambda, ll, ul);
@@ -70,7 +47,7 @@ TEST(LogisticHO, OraclesPassFiniteDifferencesOnMinibatchesAndFullBatches) {
 
 TEST(LogisticHO, GatheredMinibatchEqualsTheSameRowsAsAFullBatchOfASmallerSet) {
   // The minibatch path (gather) and the full-batch path (no copy) compute the same function.
-  const Splits s = fixture_splits();
+  const FixtureSplits s = fixture_splits();
   const std::vector<Index> rows{4, 9, 33};
   const Dataset three = subset(s.train, rows);
   const LogisticHO<double> big(s.train, s.validation, s.test), small(three, s.validation, s.test);
@@ -87,8 +64,7 @@ TEST(LogisticHO, LowerLevelMapIsAContractionAtTheSuggestedStep) {
   const Vector<double> lambda = Vector<double>::Constant(p.dim_lambda(), -2.0);
   const double gamma = 1.0 / (p.data_smoothness() + std::exp(-2.0));
   const MinimizationAdapter<LogisticHO<double>> fixed_point(p, gamma);
-  std::vector<SampleId> full(static_cast<std::size_t>(p.ll_population()));
-  std::iota(full.begin(), full.end(), 0);
+  const auto full = all_ids(p.ll_population());
   for (std::uint64_t seed : {1, 2}) {
     const Vector<double> w = random_vector(p.dim_w(), 0.1, seed);
     const double q = estimate_contraction(fixed_point, w, lambda, full);
