@@ -2,7 +2,6 @@
 // Closed convex sets Lambda with their Euclidean projections P_Lambda, used by the upper-level step
 // lambda <- P(lambda - alpha h). Projections act in place on a vector; a set that constrains only part
 // of lambda (say the matrix A of an equilibrium model) is put in a BlockProduct.
-#include <Eigen/SVD>
 #include <algorithm>
 #include <memory>
 #include <string>
@@ -12,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/linalg.hpp"
 #include "bilevel/core/types.hpp"
 
 namespace bilevel {
@@ -144,17 +144,11 @@ class SpectralNormBall final : public ConstraintSet<S> {
   }
   void project(VectorRef<S> x) const override {
     check_size(x.size());
-    Eigen::Map<Matrix<S>> a(x.data(), rows_, cols_);
-    Eigen::BDCSVD<Matrix<S>> svd(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
-    const auto& sigma = svd.singularValues();
-    if (sigma.size() == 0 || sigma(0) <= r_) return;  // already inside: nothing to do
-    a = svd.matrixU() * sigma.cwiseMin(r_).asDiagonal() * svd.matrixV().transpose();
+    clip_spectral_norm<S>(Eigen::Map<Matrix<S>>(x.data(), rows_, cols_), r_);
   }
   bool contains(ConstVectorRef<S> x, S tol) const override {
     check_size(x.size());
-    Eigen::Map<const Matrix<S>> a(x.data(), rows_, cols_);
-    Eigen::BDCSVD<Matrix<S>> svd(a);
-    return svd.singularValues().size() == 0 || svd.singularValues()(0) <= r_ + tol;
+    return spectral_norm<S>(Eigen::Map<const Matrix<S>>(x.data(), rows_, cols_)) <= r_ + tol;
   }
   std::string describe() const override {
     return fmt::format("spectral-norm ball of radius {} ({}x{} matrix)", r_, rows_, cols_);

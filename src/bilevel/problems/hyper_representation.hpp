@@ -14,13 +14,12 @@
 // R^2 lambda_max(X^T X / n) + mu, so gamma = 1 / (that) makes Phi a contraction on all of Lambda.
 #include <fmt/format.h>
 
-#include <Eigen/Eigenvalues>
-#include <Eigen/SVD>
 #include <cmath>
 #include <memory>
 
 #include "bilevel/core/constraints.hpp"
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/linalg.hpp"
 #include "bilevel/core/rng.hpp"
 #include "bilevel/core/types.hpp"
 
@@ -64,12 +63,10 @@ class HyperRepresentation {
     };
     split(o.train_size, x_, y_);
     split(o.validation_size, xv_, yv_);
-    Eigen::JacobiSVD<Matrix<double>> svd(h_true);
-    radius_ = o.radius > 0 ? o.radius : 2.0 * svd.singularValues()(0);
+    radius_ = o.radius > 0 ? o.radius : 2.0 * spectral_norm<double>(h_true);
     constraint_ = std::make_shared<SpectralNormBall<S>>(o.input_dim, o.representation, static_cast<S>(radius_));
     const RowMatrix<double> x = x_.template cast<double>();
-    Eigen::SelfAdjointEigenSolver<Matrix<double>> eig(x.transpose() * x / static_cast<double>(x.rows()));
-    smoothness_ = radius_ * radius_ * eig.eigenvalues().maxCoeff() + o.mu;
+    smoothness_ = radius_ * radius_ * max_eigenvalue_symmetric(x.transpose() * x / static_cast<double>(x.rows())) + o.mu;
   }
 
   Index dim_w() const { return o_.representation; }

@@ -1,0 +1,74 @@
+#pragma once
+// The body of `bilevel hypergrad` for one built problem: the estimate at `lambda` (mean over `repeats`
+// independent seeds), compared with the exact hypergradient when the problem has one; one JSON object.
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <ostream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "bilevel/cli/config.hpp"
+#include "bilevel/cli/json_output.hpp"
+#include "bilevel/cli/options_config.hpp"
+#include "bilevel/cli/problem_config.hpp"
+#include "bilevel/estimators/hypergradient.hpp"
+
+namespace bilevel {
+
+template <class P>
+int hypergrad_on_problem(const P& problem, Config& c, std::ostream& out) {
+  using S = typename P::Scalar;
+  const auto seed = static_cast<std::uint64_t>(c.get_int("seed", 0));
+  const auto repeats = c.get_int("repeats", 1);
+  if (repeats < 1 || repeats > 1'000'000) c.fail("repeats", fmt::format("must be in [1, 1000000], got {}", repeats));
+  const Vector<S> lambda = read_lambda<S>(c, problem.dim_lambda());
+  const EstimatorOptions options = read_method_options(c, problem.ll_population(), problem.ul_population()).estimator;
+  c.finish();  // every key has been read: anything left is unknown
+
+  std::optional<HypergradientEstimator<P>> estimator;
+  try {
+    estimator.emplace(problem, options);
+  } catch (const InvalidOptions& e) {
+    throw ConfigError(fmt::format("{}: estimator.{}", c.source(), e.what()));
+  }
+
+  // Independent repeats (seeds seed, seed + 1, ...) each from a cold state, to measure the spread.
+  OracleCounts counts;
+  Vector<double> mean = Vector<double>::Zero(problem.dim_lambda());
+  std::vector<Vector<double>> estimates;
+  const auto start = std::chrono::steady_clock::now();
+  for (std::int64_t r = 0; r < repeats; ++r) {
+    EstimatorState<S> state;
+    EstimatorStreams streams(seed + static_cast<std::uint64_t>(r));
+    estimates.push_back(estimator->compute(lambda, state, streams, counts).hypergradient.template cast<double>());
+    mean += estimates.back() / static_cast<double>(repeats);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  nlohmann::ordered_json result;
+  result["problem"] = c.get_string("problem.name", "quadratic");
+  result["precision"] = sizeof(S) == 4 ? "float" : "double";
+  result["lambda"] = to_json(lambda);
+  result["hypergradient"] = to_json(mean);
+  if (repeats > 1) result["repeats"] = repeats;
+  if constexpr (requires { problem.exact(lambda); }) {
+    const Vector<double> exact = problem.exact(lambda).hypergradient.template cast<double>();
+    result["exact_hypergradient"] = to_json(exact);
+    result["error_norm"] = (mean - exact).norm();
+    result["relative_error"] = (mean - exact).norm() / std::max(exact.norm(), 1e-300);
+    if (repeats > 1) {
+      double mse = 0;
+      for (const auto& h : estimates) mse += (h - exact).squaredNorm() / static_cast<double>(repeats);
+      result["mean_squared_error"] = mse;
+      result["relative_mean_squared_error"] = mse / std::max(exact.squaredNorm(), 1e-300);
+    }
+  }
+  result["counts"] = to_json(counts);
+  result["seconds"] = seconds;
+  out << result.dump(2) << '\n';
+  return 0;
+}
+
+}  // namespace bilevel

@@ -1,0 +1,32 @@
+// problem.name = "hyper-cleaning" on a real dataset (keys in docs/problems.md).
+#include "bilevel/cli/data_config.hpp"
+#include "bilevel/cli/execute_on_problem.hpp"
+#include "bilevel/data/splits.hpp"
+#include "bilevel/problems/hyper_cleaning.hpp"
+#include "bilevel/problems/minimization_adapter.hpp"
+
+namespace bilevel {
+namespace {
+
+// A seeded fraction of the training labels is corrupted once, before the run.
+template <class S>
+int execute(Config& c, const CommandRequest& request) {
+  DataSplits data = read_data_splits(c);
+  const double corruption = c.get_double("problem.corruption", 0.4);
+  if (!(corruption >= 0 && corruption < 1)) c.fail("problem.corruption", fmt::format("must be in [0, 1), got {}", corruption));
+  const double reg = c.get_double("problem.regularization", 0.001);
+  if (!(reg > 0)) c.fail("problem.regularization", fmt::format("must be > 0, got {}", reg));
+  std::vector<bool> corrupted = corrupt_labels(data.train, corruption, static_cast<std::uint64_t>(c.get_int("problem.seed", 0)) + 7);
+  HyperCleaning<S> base(data.train, std::move(corrupted), data.validation, data.test, reg);
+  const double auto_gamma = 1.0 / (base.data_smoothness() + base.strong_convexity());
+  const MinimizationAdapter<HyperCleaning<S>> p(std::move(base), static_cast<S>(read_gamma(c, auto_gamma)));
+  return execute_on_problem(p, c, request);
+}
+
+}  // namespace
+
+int execute_hyper_cleaning(Config& c, Precision precision, const CommandRequest& request) {
+  return precision == Precision::kFloat ? execute<float>(c, request) : execute<double>(c, request);
+}
+
+}  // namespace bilevel

@@ -1,0 +1,36 @@
+// problem.name = "hyper-representation": the loops paper's synthetic problem (keys in docs/problems.md).
+#include "bilevel/cli/execute_on_problem.hpp"
+#include "bilevel/problems/hyper_representation.hpp"
+#include "bilevel/problems/minimization_adapter.hpp"
+
+namespace bilevel {
+namespace {
+
+// gamma defaults to 1 / L with L the LL smoothness bound on all of Lambda.
+template <class S>
+int execute(Config& c, const CommandRequest& request) {
+  HyperRepresentationOptions o;
+  o.input_dim = read_size(c, "problem.input_dim", o.input_dim);
+  o.representation = read_size(c, "problem.representation", o.representation);
+  o.train_size = read_size(c, "problem.train_size", o.train_size);
+  o.validation_size = read_size(c, "problem.validation_size", o.validation_size);
+  o.noise = c.get_double("problem.noise", o.noise);
+  if (!(o.noise >= 0)) c.fail("problem.noise", fmt::format("must be >= 0, got {}", o.noise));
+  o.mu = c.get_double("problem.mu", o.mu);
+  if (!(o.mu > 0)) c.fail("problem.mu", fmt::format("must be > 0, got {}", o.mu));
+  o.radius = c.get_double("problem.radius", o.radius);
+  if (!(o.radius >= 0)) c.fail("problem.radius", fmt::format("must be > 0 (or 0 for 2 ||H_true||), got {}", o.radius));
+  o.seed = static_cast<std::uint64_t>(c.get_int("problem.seed", 0));
+  HyperRepresentation<S> base(o);
+  const double auto_gamma = 1.0 / base.smoothness();
+  const MinimizationAdapter<HyperRepresentation<S>> p(std::move(base), static_cast<S>(read_gamma(c, auto_gamma)));
+  return execute_on_problem(p, c, request);
+}
+
+}  // namespace
+
+int execute_hyper_representation(Config& c, Precision precision, const CommandRequest& request) {
+  return precision == Precision::kFloat ? execute<float>(c, request) : execute<double>(c, request);
+}
+
+}  // namespace bilevel

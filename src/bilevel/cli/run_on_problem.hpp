@@ -1,0 +1,126 @@
+#pragma once
+// The body of `bilevel run` for one built problem: reads the method and evaluation keys, runs the outer
+// loop and writes config.toml, metrics.jsonl and summary.json into the output directory.
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <sstream>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "bilevel/cli/config.hpp"
+#include "bilevel/cli/files.hpp"
+#include "bilevel/cli/json_output.hpp"
+#include "bilevel/cli/options_config.hpp"
+#include "bilevel/cli/problem_config.hpp"
+#include "bilevel/cli/progress.hpp"
+#include "bilevel/methods/outer_loop.hpp"
+
+namespace bilevel {
+namespace run_detail {
+
+// Writes every checkpoint to metrics.jsonl as it happens.
+template <class S>
+class MetricsWriter final : public Callback<S> {
+ public:
+  explicit MetricsWriter(const std::filesystem::path& path) : log_(path) {}
+  void on_checkpoint(const Checkpoint<S>& c) override { log_.write(to_json(c).dump()); }
+
+ private:
+  LineLog log_;
+};
+
+template <class S>
+nlohmann::ordered_json point_metrics(const Checkpoint<S>& c) {
+  nlohmann::ordered_json j = {{"iteration", c.iteration},
+                              {"objective", c.evaluation.objective},
+                              {"gradient_norm", c.evaluation.gradient_norm},
+                              {"prox_gradient_norm", c.evaluation.prox_gradient_norm}};
+  for (const auto& [name, value] : c.evaluation.metrics) j[name] = value;
+  return j;
+}
+
+}  // namespace run_detail
+
+template <class P>
+int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std::ostream& out) {
+  namespace fs = std::filesystem;
+  using S = typename P::Scalar;
+  const auto seed = static_cast<std::uint64_t>(c.get_int("seed", 0));
+  const Vector<S> lambda = read_lambda<S>(c, problem.dim_lambda());
+  const MethodOptions method = read_method_options(c, problem.ll_population(), problem.ul_population());
+  const EstimatorOptions& estimator = method.estimator;
+  const UpperLevelOptions& ul = method.ul;
+  EvaluationOptions evaluation;
+  evaluation.iterations = static_cast<int>(c.get_int("evaluation.iterations", evaluation.iterations));
+  if (evaluation.iterations < 1) c.fail("evaluation.iterations", "must be >= 1");
+  evaluation.tolerance = c.get_double("evaluation.tolerance", evaluation.tolerance);
+  if (!(evaluation.tolerance >= 0)) c.fail("evaluation.tolerance", "must be >= 0");
+  c.finish();
+
+  std::optional<OuterLoop<P>> loop;
+  try {
+    loop.emplace(problem, estimator, ul, seed, evaluation);
+  } catch (const InvalidOptions& e) {
+    throw ConfigError(fmt::format("{}: {}", c.source(), e.what()));
+  }
+
+  // The resolved config goes first, so even a run killed at once says what it was.
+  const fs::path dir(out_dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(fmt::format("cannot create the output directory {}: {}", dir.string(), ec.message()));
+  std::ostringstream resolved;
+  resolved << c.resolved() << '\n';
+  write_file_atomically(dir / "config.toml", resolved.str());
+
+  run_detail::MetricsWriter<S> metrics(dir / "metrics.jsonl");
+  ProgressBar<S> progress(ul.max_iterations);
+  Callback<S>* callbacks[] = {&metrics, &progress};
+
+  nlohmann::ordered_json summary;
+  summary["problem"] = c.get_string("problem.name", "quadratic");
+  summary["method"] = method.method;
+  if constexpr (requires { problem.gamma(); }) summary["gamma"] = static_cast<double>(problem.gamma());
+  RunSummary<S> result;
+  try {
+    result = loop->run(lambda, callbacks);
+  } catch (const NumericalError& e) {
+    summary["status"] = "failed";
+    summary["error"] = e.what();
+    write_file_atomically(dir / "summary.json", summary.dump(2) + "\n");
+    throw NumericalError(fmt::format("{} (metrics up to the failure are in {})", e.what(), dir.string()));
+  }
+  summary["status"] = "completed";
+  summary["stop_reason"] = result.stop_reason;
+  summary["iterations"] = result.iterations;
+  summary["seconds"] = result.seconds;
+  summary["counts"] = to_json(result.counts);
+  summary["evaluation_counts"] = to_json(result.last->evaluation_counts);
+  const Checkpoint<S>& first = *result.first;
+  summary["initial"] = run_detail::point_metrics(first);
+  summary["final"] = run_detail::point_metrics(*result.last);
+  summary["lambda"] = to_json(result.lambda);
+  write_file_atomically(dir / "summary.json", summary.dump(2) + "\n");
+
+  out << fmt::format(
+      "{} iterations ({}), {:.3f} s\n"
+      "  f       {:.6g} -> {:.6g}\n"
+      "  ||G||   {:.4g} -> {:.4g}\n"
+      "  spent   {} samples (ll {}, ul {}), {} gradients, {} matvecs\n"
+      "  wrote   {}/{{config.toml, metrics.jsonl, summary.json}}\n",
+      result.iterations, result.stop_reason, result.seconds, first.evaluation.objective,
+      result.last->evaluation.objective, first.evaluation.prox_gradient_norm,
+      result.last->evaluation.prox_gradient_norm, result.counts.samples(), result.counts.samples_ll,
+      result.counts.samples_ul, result.counts.gradients(), result.counts.matvecs(), dir.string());
+  // The problem's own metrics (loss and accuracy per split), start -> end.
+  const auto& before = first.evaluation.metrics;
+  const auto& after = result.last->evaluation.metrics;
+  for (std::size_t i = 0; i < before.size() && i < after.size(); ++i)
+    out << fmt::format("  {:<20} {:.4g} -> {:.4g}\n", before[i].first, before[i].second, after[i].second);
+  return 0;
+}
+
+}  // namespace bilevel

@@ -1,0 +1,20 @@
+#pragma once
+// Dense decompositions, compiled once in linalg.cpp (float and double) rather than in every file that
+// includes a problem: Eigen's SVD and eigen-solvers are heavy templates.
+#include "bilevel/core/types.hpp"
+
+namespace bilevel {
+
+// ||A||_2, the largest singular value (0 for an empty matrix).
+template <class S>
+S spectral_norm(const Eigen::Ref<const Matrix<S>>& a);
+
+// Replaces A by its nearest matrix (in Frobenius norm) with ||A||_2 <= radius: the singular values
+// are clipped at radius. Returns whether anything changed.
+template <class S>
+bool clip_spectral_norm(Eigen::Ref<Matrix<S>> a, S radius);
+
+// The largest eigenvalue of a symmetric matrix.
+double max_eigenvalue_symmetric(const Eigen::Ref<const Matrix<double>>& a);
+
+}  // namespace bilevel
