@@ -92,3 +92,39 @@ TEST(HyperRepresentationCommand, RunFitsTheSyntheticRegression) {
 
 }  // namespace
 }  // namespace bilevel
+
+namespace bilevel {
+namespace {
+
+// A file of the user's own: 40 examples of 3 features, 2 classes separable by the first feature.
+std::string write_user_csv(const fs::path& path) {
+  std::ofstream out(path);
+  out << "f1,f2,f3,label\n";
+  for (int i = 0; i < 40; ++i) out << (i % 2 ? 1.0 : -1.0) + 0.01 * i << "," << 0.1 * (i % 7) << "," << 0.5 << "," << (i % 2 ? "yes" : "no") << "\n";
+  return path.string();
+}
+
+TEST(UserDatasetCommand, LogisticHOReadsACsvFileAndLibsvmErrorsNameTheFile) {
+  const fs::path csv = fs::temp_directory_path() / ("bilevel-test-user-" + std::to_string(getpid()) + ".csv");
+  write_user_csv(csv);
+  const std::string config = std::string(BILEVEL_SOURCE_DIR) + "/examples/logistic-ho.toml";
+  const std::string sizes = " problem.train_size=20 problem.validation_size=10 problem.test_size=10 precision=double";
+  const auto r = testing::run_bilevel("hypergrad " + config + sizes + " problem.dataset=csv problem.label_column=-1"
+                                      " problem.data_path=" + csv.string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_EQ(j["hypergradient"].size(), 3u);  // one regularisation weight per feature
+
+  const auto missing = testing::run_bilevel("hypergrad " + config + sizes + " problem.dataset=csv");
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.out.find("problem.data_path"), std::string::npos) << missing.out;
+
+  const auto bad = testing::run_bilevel("hypergrad " + config + sizes + " problem.dataset=libsvm problem.data_path=" +
+                                        csv.string());
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.out.find(csv.string() + ":1:"), std::string::npos) << bad.out;  // "f1,f2,f3,label" is no label
+  fs::remove(csv);
+}
+
+}  // namespace
+}  // namespace bilevel

@@ -14,21 +14,19 @@
 #include "bilevel/data/catalog.hpp"
 #include "bilevel/data/idx.hpp"
 #include "bilevel/data/mnist_json.hpp"
+#include "data_test_helpers.hpp"
 
 namespace bilevel {
 namespace {
+
+using testing::expect_data_error;
+using testing::scratch;
 
 namespace fs = std::filesystem;
 
 const fs::path kFixtures = fs::path(BILEVEL_SOURCE_DIR) / "tests/data/fixtures";
 const std::string kImages = (kFixtures / "fashion-train-200-images-idx3-ubyte.gz").string();
 const std::string kLabels = (kFixtures / "fashion-train-200-labels-idx1-ubyte.gz").string();
-
-fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("bilevel-data-test-" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  return dir / name;
-}
 
 std::vector<unsigned char> gunzip(const std::string& path) {
   gzFile f = gzopen(path.c_str(), "rb");
@@ -43,18 +41,6 @@ std::vector<unsigned char> gunzip(const std::string& path) {
 void write_plain(const fs::path& p, const std::vector<unsigned char>& bytes) {
   std::ofstream out(p, std::ios::binary);
   out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
-
-// Expects a DataError whose message contains every one of `parts`.
-template <class F>
-void expect_data_error(F&& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    FAIL() << "expected a DataError";
-  } catch (const DataError& e) {
-    const std::string msg = e.what();
-    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  }
 }
 
 TEST(Idx, ReadsRealFashionMnistImagesScaledToTheUnitInterval) {

@@ -56,6 +56,8 @@ int list_command(std::ostream& out, bool markdown) {
          "datasets:\n";
   for (const DatasetInfo& d : known_datasets())
     out << fmt::format("  {:<17} {}\n  {:<17} splits: {}\n", d.name, d.description, "", d.splits);
+  out << "  libsvm            your own LIBSVM file (problem.data_path, problem.num_features; gzip or plain)\n"
+         "  csv               your own CSV file (problem.data_path, problem.label_column; gzip or plain)\n";
   return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include "bilevel/data/catalog.hpp"
 #include "bilevel/data/splits.hpp"
+#include "bilevel/data/text_formats.hpp"
 
 namespace bilevel {
 namespace {
@@ -15,10 +16,24 @@ std::pair<Dataset, Dataset> take(const Dataset& d, Index n, std::uint64_t seed) 
   return {subset(d, all.first(static_cast<std::size_t>(n))), subset(d, all.subspan(static_cast<std::size_t>(n)))};
 }
 
+// problem.dataset = "libsvm" or "csv": the file at problem.data_path (relative to the working directory).
+Dataset read_data_file(Config& c, const std::string& format) {
+  const std::string path = c.get_string("problem.data_path", "");
+  if (path.empty()) c.fail("problem.data_path", fmt::format("is required when problem.dataset = \"{}\"", format));
+  if (format == "libsvm") {
+    const auto features = c.get_int("problem.num_features", 0);
+    if (features < 0) c.fail("problem.num_features", fmt::format("must be >= 0 (0 = the largest index), got {}", features));
+    return read_libsvm(path, static_cast<Index>(features));
+  }
+  CsvOptions o;
+  o.label_column = static_cast<int>(c.get_int("problem.label_column", 0));
+  return read_csv(path, o);
+}
+
 }  // namespace
 
 DataSplits read_data_splits(Config& c) {
-  const auto name = c.get_choice("problem.dataset", "fashion-mnist", {"fashion-mnist", "mnist-digits"});
+  const auto name = c.get_choice("problem.dataset", "fashion-mnist", {"fashion-mnist", "mnist-digits", "libsvm", "csv"});
   const auto train_size = c.get_int("problem.train_size", 5000);
   const auto validation_size = c.get_int("problem.validation_size", 5000);
   const auto test_size = c.get_int("problem.test_size", 0);
@@ -44,9 +59,9 @@ DataSplits read_data_splits(Config& c) {
       too_many("problem.test_size", test_size, test.size(), "the Fashion-MNIST test split");
       s.test = test_size == 0 ? test : take(test, test_size, seed + 2).first;
     } else {
-      const Dataset all = load_dataset(name, "all");
+      const Dataset all = name == "mnist-digits" ? load_dataset(name, "all") : read_data_file(c, name);
       too_many("problem.train_size", train_size + validation_size + test_size, all.size(),
-               "the MNIST digits (train_size + validation_size + test_size)");
+               fmt::format("{} (train_size + validation_size + test_size)", all.source));
       auto [t, rest] = take(all, train_size, seed);
       auto [v, rest2] = take(rest, validation_size, seed + 1);
       s.train = std::move(t);

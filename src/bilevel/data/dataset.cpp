@@ -24,6 +24,7 @@ Dataset subset(const Dataset& d, std::span<const Index> rows, std::string source
     s.y[i] = d.y[static_cast<std::size_t>(rows[i])];
   }
   s.num_classes = d.num_classes;
+  s.class_names = d.class_names;
   s.source = d.source + source_suffix;
   return s;
 }

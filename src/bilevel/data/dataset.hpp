@@ -15,6 +15,7 @@ struct Dataset {
   std::vector<std::int32_t> y;     // one label per example
   int num_classes = 0;
   std::string source;              // where it came from, for messages and reports
+  std::vector<std::string> class_names;  // the file's own name of each class, when it has them (text formats)
 
   Index size() const { return x.rows(); }
   Index dim() const { return x.cols(); }

@@ -1,53 +1,16 @@
 #include "bilevel/data/idx.hpp"
 
 #include <fmt/format.h>
-#include <zlib.h>
 
 #include <array>
 #include <memory>
 #include <vector>
 
 #include "bilevel/core/error.hpp"
+#include "bilevel/data/gz_file.hpp"
 
 namespace bilevel {
 namespace {
-
-// gzread reads gzip and plain files alike.
-class GzFile {
- public:
-  explicit GzFile(const std::string& path) : path_(path), f_(gzopen(path.c_str(), "rb")) {
-    if (!f_) throw DataError(fmt::format("{}: cannot open (does the file exist?)", path));
-  }
-  ~GzFile() { if (f_) gzclose(f_); }
-  GzFile(const GzFile&) = delete;
-  GzFile& operator=(const GzFile&) = delete;
-
-  // Reads exactly n bytes or throws, saying what was being read.
-  void read(void* out, std::size_t n, const char* what) {
-    auto* p = static_cast<unsigned char*>(out);
-    std::size_t got = 0;
-    while (got < n) {
-      const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(n - got, 1u << 30));
-      const int r = gzread(f_, p + got, chunk);
-      if (r < 0) {
-        int code = 0;
-        const char* msg = gzerror(f_, &code);
-        throw DataError(fmt::format("{}: corrupt or unreadable while reading {}: {}", path_, what, msg));
-      }
-      if (r == 0)
-        throw DataError(fmt::format("{}: truncated: the file ends after {} of the {} bytes of {}", path_, got, n, what));
-      got += static_cast<std::size_t>(r);
-    }
-  }
-  bool at_end() {
-    unsigned char b;
-    return gzread(f_, &b, 1) == 0;
-  }
-
- private:
-  std::string path_;
-  gzFile f_;
-};
 
 std::uint32_t big_endian(const unsigned char* b) {
   return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | std::uint32_t{b[3]};

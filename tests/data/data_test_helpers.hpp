@@ -1,0 +1,35 @@
+#pragma once
+// Helpers of the data tests: a per-process scratch folder for the files the tests write, and the
+// check that an error is a DataError whose message names what it should.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "bilevel/core/error.hpp"
+
+namespace bilevel::testing {
+
+namespace fs = std::filesystem;
+
+inline fs::path scratch(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("bilevel-data-test-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  return dir / name;
+}
+
+// Expects a DataError whose message contains every one of `parts`.
+template <class F>
+void expect_data_error(F&& f, const std::vector<std::string>& parts) {
+  try {
+    f();
+    FAIL() << "expected a DataError";
+  } catch (const DataError& e) {
+    const std::string msg = e.what();
+    for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+  }
+}
+
+}  // namespace bilevel::testing
