@@ -213,7 +213,8 @@ class HypergradientEstimator {
     require_finite(r_.v, "the linear-system solution v");
   }
 
-  // v <- (1 - eta_j) v + eta_j (d_w Phi-hat(w, lambda, zeta-hat_j)^T v + g), a fresh minibatch per step.
+  // v <- (1 - eta_j) v + eta_j (d_w Phi-hat(w, lambda, zeta-hat_j)^T v + g), a fresh minibatch per step;
+  // with ls.tolerance, stops once the LS residual ||d_w Phi^T v + g - v|| <= tolerance ||g||.
   void fixed_point(CountedOracle<P>& oracle, ConstVectorRef<S> lambda, EstimatorStreams& streams) {
     const auto& ls = o_.ls;
     for (int j = 0; j < ls.iterations; ++j) {
@@ -223,10 +224,14 @@ class HypergradientEstimator {
       if (ls.resample_outer_gradient) {
         const Batch xi = oracle.draw_ul(ls_outer_sampler_, streams.outer);
         oracle.outer(r_.w, lambda, xi, &tmp_w2_, nullptr);
-        r_.v = (S(1) - eta) * r_.v + eta * (tmp_w_ + tmp_w2_);
+        tmp_w_ += tmp_w2_;
       } else {
-        r_.v = (S(1) - eta) * r_.v + eta * (tmp_w_ + g_w_);
+        tmp_w_ += g_w_;
       }
+      // tmp_w_ = d_w Phi^T v + g
+      const bool converged = ls.tolerance > 0 && (tmp_w_ - r_.v).norm() <= static_cast<S>(ls.tolerance) * g_w_.norm();
+      r_.v = (S(1) - eta) * r_.v + eta * tmp_w_;
+      if (converged) break;
     }
   }
 

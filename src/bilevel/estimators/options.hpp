@@ -65,7 +65,8 @@ struct LinearSystemOptions {
   // Draw a fresh minibatch xi (of the configured outer_batch_size) for grad_w E at every LS step instead
   // of one for the whole solve: the LS then averages the outer noise away as it does the LL's.
   bool resample_outer_gradient = false;
-  // CG only: stop once ||residual|| <= tolerance * ||g||; 0 runs all iterations.
+  // CG and fixed point: stop once the residual ||(I - d_w Phi^T) v - g|| <= tolerance * ||g||; 0 runs all
+  // iterations. Meant for deterministic solves (evaluation): on minibatches the residual is noisy.
   double tolerance = 0.0;
 };
 

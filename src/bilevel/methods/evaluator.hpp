@@ -21,7 +21,7 @@ struct EvaluationOptions {
   // method on Phi(w) - w = 0 with CG inner solves where d_w Phi is symmetric (fixed-point iterations
   // otherwise), warm-started from the previous evaluation's solution, until the Newton correction
   // (fixed point: the residual ||Phi(w) - w||) is <= tolerance (1 + ||w||); the LS by CG (fixed
-  // point) to ||r|| <= tolerance ||g||. `iterations`
+  // point iterations) to ||r|| <= tolerance ||g||. `iterations`
   // bounds the map evaluations of the LL and the steps of each linear solve.
   int iterations = 2000;
   // 0 = automatic: 1e-10 in double, 1e-5 in float (about what the precision can resolve).
@@ -67,7 +67,7 @@ class Evaluator {
       o.ls.iterations = options.iterations;
       o.ls.method = problem.jacobian_w_symmetric() ? LinearSystemMethod::kConjugateGradient
                                                    : LinearSystemMethod::kFixedPoint;
-      if (o.ls.method == LinearSystemMethod::kConjugateGradient) o.ls.tolerance = tolerance_;
+      o.ls.tolerance = tolerance_;
       estimator_.emplace(problem, o);
       full_ = MinibatchSampler(problem.ll_population(), problem.ll_population());
     }

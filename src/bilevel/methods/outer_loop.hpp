@@ -10,17 +10,17 @@
 #include <cmath>
 #include <span>
 
-#include "bilevel/estimators/hypergradient.hpp"
 #include "bilevel/methods/callbacks.hpp"
-#include "bilevel/methods/evaluator.hpp"
+#include "bilevel/methods/engine.hpp"
 #include "bilevel/methods/upper_level.hpp"
 
 namespace bilevel {
 
-template <BilevelProblem P>
+template <AnyBilevelProblem P>
 class OuterLoop {
  public:
   using S = typename P::Scalar;
+  using Engine = EngineFor<P>;
 
   OuterLoop(const P& problem, EstimatorOptions estimator, UpperLevelOptions ul, std::uint64_t seed,
             EvaluationOptions evaluation = {})
@@ -125,8 +125,8 @@ class OuterLoop {
     };
     estimator_.set_sizes(static_cast<int>(grow(base_.ll.iterations, kUnboundedPopulation)),
                          static_cast<int>(grow(base_.ls.iterations, kUnboundedPopulation)),
-                         grow(base_.cross_batch_size, p_.ll_population()),
-                         grow(base_.outer_batch_size, p_.ul_population()));
+                         grow(base_.cross_batch_size, Engine::ll_population(p_)),
+                         grow(base_.outer_batch_size, Engine::ul_population(p_)));
   }
 
   // The budget that one more iteration, costing `next` times `growth`, would overrun, or nullptr.
@@ -143,10 +143,10 @@ class OuterLoop {
 
   const P& p_;
   EstimatorOptions base_;  // t, k and J before growth
-  HypergradientEstimator<P> estimator_;
+  typename Engine::Estimator estimator_;
   UpperLevelOptions ul_;
   std::uint64_t seed_;
-  Evaluator<P> evaluator_;
+  typename Engine::Evaluator evaluator_;
 };
 
 }  // namespace bilevel

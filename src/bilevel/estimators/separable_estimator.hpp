@@ -1,0 +1,121 @@
+#pragma once
+// The hypergradient of a separable problem (problems/separable.hpp): draw a minibatch of m blocks
+// (examples or tasks), then run the one HypergradientEstimator on the bilevel problem of those blocks
+// (BlockBatchView), whose LL is deterministic. Its exact hypergradient is an unbiased estimate of
+// grad f, so t, k, the LS method, ITD and the step schedules all mean what they mean elsewhere; only the
+// minibatch differs: it is the outer batch (outer_batch_size blocks; 0 = all), and every LL step, LS
+// step and the cross term act on those same blocks. The ll/ls/cross batch sizes are therefore unused.
+//
+// Warm start (ll.warm_start, ls.warm_start) keeps one z (and one v) per block in the caller's
+// EstimatorState: state.w and state.v hold all n blocks stacked (n block_dim values each), gathered for
+// the drawn blocks before the solve and scattered back after; blocks never drawn start from zero. Its
+// memory, state.memory_bytes(), grows with n: the cost the warm-start paper weighs against its gain.
+//
+// Counting: a sample is an example (block) drawn, m per hypergradient (samples_ul; a separable LL has no
+// randomness of its own, so samples_ll stays 0), so samples / n counts epochs. example_evals counts every
+// block each oracle call touched; oracle calls are counted per call as everywhere.
+#include <fmt/format.h>
+
+#include <memory>
+#include <optional>
+
+#include "bilevel/estimators/hypergradient.hpp"
+#include "bilevel/problems/separable.hpp"
+
+namespace bilevel {
+
+template <SeparableProblem P>
+class SeparableHypergradientEstimator {
+ public:
+  using S = typename P::Scalar;
+  using View = BlockBatchView<P>;
+
+  SeparableHypergradientEstimator(const P& problem, EstimatorOptions options)
+      : p_(problem), o_(std::move(options)), view_(std::make_unique<View>(problem)) {
+    if (p_.num_blocks() < 1) throw InvalidOptions("a separable problem needs at least one block");
+    if (o_.outer_batch_size < 0 || o_.outer_batch_size > p_.num_blocks())
+      throw InvalidOptions(fmt::format("outer_batch_size: {} blocks requested, the problem has {} (0 = all)",
+                                       o_.outer_batch_size, p_.num_blocks()));
+    rebuild();
+  }
+
+  void set_sizes(int ll_iterations, int ls_iterations, Index /*cross_batch_size*/, Index outer_batch_size) {
+    if (outer_batch_size != o_.outer_batch_size) {
+      o_.outer_batch_size = outer_batch_size;
+      o_.ll.iterations = ll_iterations;
+      o_.ls.iterations = ls_iterations;
+      rebuild();
+      return;
+    }
+    o_.ll.iterations = ll_iterations;
+    o_.ls.iterations = ls_iterations;
+    inner_->set_sizes(ll_iterations, ls_iterations, 0, 0);
+  }
+
+  const EstimatorOptions& options() const { return o_; }
+  const P& problem() const { return p_; }
+
+  const HypergradientResult<S>& compute(ConstVectorRef<S> lambda, EstimatorState<S>& state, EstimatorStreams& streams,
+                                        OracleCounts& counts) {
+    const Batch blocks = blocks_.draw(streams.outer);
+    view_->set_blocks(blocks);
+    const Index h = p_.block_dim(), m = static_cast<Index>(blocks.size());
+    const Index stored = p_.num_blocks() * h;
+    if (o_.ll.warm_start) gather(state.w, stored, blocks, inner_state_.w);
+    if (o_.ls.warm_start) gather(state.v, stored, blocks, inner_state_.v);
+
+    OracleCounts inner;
+    const HypergradientResult<S>& r = inner_->compute(lambda, inner_state_, streams, inner);
+    if (o_.ll.warm_start) scatter(r.w, blocks, state.w);
+    if (o_.ls.warm_start) scatter(r.v, blocks, state.v);
+    state.ll_steps = inner_state_.ll_steps;
+
+    OracleCounts spent = inner;
+    spent.samples_ll = 0;
+    spent.samples_ul = m;
+    spent.example_evals = inner.example_evals * m;  // each call of the view touched all m blocks
+    counts += spent;
+    r_ = r;
+    r_.spent = spent;
+    return r_;
+  }
+
+ private:
+  // The inner estimator on the view: full batches of the view, the user's t, k, steps and solvers.
+  void rebuild() {
+    const Index m = o_.outer_batch_size == 0 ? p_.num_blocks() : o_.outer_batch_size;
+    blocks_ = MinibatchSampler(p_.num_blocks(), m, o_.outer_sampling);
+    std::vector<SampleId> first(static_cast<std::size_t>(m));
+    for (std::size_t i = 0; i < first.size(); ++i) first[i] = i;
+    view_->set_blocks(first);  // sizes the view's dim_w for the inner estimator's buffers
+    EstimatorOptions inner = o_;
+    inner.ll.batch_size = inner.ls.batch_size = inner.outer_batch_size = inner.cross_batch_size = 0;
+    inner_.reset();
+    inner_.emplace(*view_, inner);
+    inner_state_.w.resize(0);
+    inner_state_.v.resize(0);
+  }
+
+  void gather(Vector<S>& store, Index stored, Batch blocks, Vector<S>& out) const {
+    if (store.size() != stored) store = Vector<S>::Zero(stored);
+    const Index h = p_.block_dim();
+    out.resize(static_cast<Index>(blocks.size()) * h);
+    for (std::size_t i = 0; i < blocks.size(); ++i)
+      out.segment(static_cast<Index>(i) * h, h) = store.segment(static_cast<Index>(blocks[i]) * h, h);
+  }
+  void scatter(const Vector<S>& values, Batch blocks, Vector<S>& store) const {
+    const Index h = p_.block_dim();
+    for (std::size_t i = 0; i < blocks.size(); ++i)
+      store.segment(static_cast<Index>(blocks[i]) * h, h) = values.segment(static_cast<Index>(i) * h, h);
+  }
+
+  const P& p_;
+  EstimatorOptions o_;
+  std::unique_ptr<View> view_;  // stable address: the inner estimator keeps a reference to it
+  std::optional<HypergradientEstimator<View>> inner_;
+  EstimatorState<S> inner_state_;
+  MinibatchSampler blocks_;
+  HypergradientResult<S> r_;
+};
+
+}  // namespace bilevel

@@ -1,0 +1,243 @@
+#pragma once
+// Equilibrium (implicit) models, the warm-start paper's first experiment (DESIGN.md section 4): for each
+// training example i, with x_i its features (p) and y_i its label (k classes),
+//
+//   LL   z_i = Phi_i(z_i, lambda) = tanh(A z_i + B x_i + c)         (hidden state, h)
+//   UL   f(lambda) = (1/n) sum_i CE(C z_i + d, y_i)                  (on the training set)
+//   lambda = (A h x h, B h x p, c h, C k x h, d k), stored in that order, each matrix column-major.
+//
+// tanh is 1-Lipschitz, so ||d_z Phi_i|| = ||diag(tanh') A|| <= ||A||_2: the projection of A onto the
+// spectral-norm ball of radius rho < 1 keeps every Phi_i a contraction with q <= rho. C is clipped to
+// [-1, 1] entrywise (the paper's setting). The LL is separable (problems/separable.hpp): one z_i per
+// example, so a minibatch of examples is the bilevel problem of their z's.
+//
+// Derivatives, for blocks Z (h x m, column j = z of the j-th example of the batch), X_b (m x p):
+//   P = A Z + B X_b^T + c 1^T,  Phi = tanh(P),  D = 1 - tanh(P)^2
+//   d_Z Phi^T U  = A^T (D o U)
+//   d_lambda Phi^T U:  dA = (D o U) Z^T,  dB = (D o U) X_b,  dc = (D o U) 1,  dC = 0, dd = 0
+//   E = (1/m) sum_j CE(C z_j + d, y_j), R = (softmax - onehot) / m (k x m):
+//   grad_Z E = C^T R,  dC = R Z^T,  dd = R 1,  dA = dB = dc = 0
+#include <fmt/format.h>
+
+#include <cmath>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bilevel/core/constraints.hpp"
+#include "bilevel/core/error.hpp"
+#include "bilevel/core/rng.hpp"
+#include "bilevel/core/types.hpp"
+#include "bilevel/data/dataset.hpp"
+#include "bilevel/problems/linear_softmax.hpp"
+
+namespace bilevel {
+
+struct EquilibriumOptions {
+  Index hidden = 200;           // h
+  double radius = 0.5;          // rho: ||A||_2 <= rho, the contraction constant of every Phi_i
+  double output_bound = 1.0;    // |C_ij| <= output_bound (0 = unconstrained)
+  double init_scale = 0.01;     // A, B, c, C ~ N(0, init_scale^2), d = 0 (initial_lambda)
+  int metric_iterations = 100;  // fixed-point steps (at most) for the z's of validation and test examples
+  std::uint64_t seed = 0;       // initial_lambda
+};
+
+template <class S>
+class Equilibrium {
+ public:
+  using Scalar = S;
+
+  Equilibrium(const Dataset& train, const Dataset& validation, const Dataset& test, EquilibriumOptions o)
+      : o_(o), train_(train), validation_(validation), test_(test), p_(train.dim()), k_(train.num_classes) {
+    softmax::check_splits("equilibrium", train, validation, test);
+    if (o.hidden < 1) throw InvalidOptions(fmt::format("equilibrium: hidden size must be >= 1, got {}", o.hidden));
+    if (!(o.radius > 0 && o.radius < 1))
+      throw InvalidOptions(fmt::format("equilibrium: radius of A must be in (0, 1) for a contraction, got {}", o.radius));
+    if (!(o.output_bound >= 0)) throw InvalidOptions(fmt::format("equilibrium: output_bound must be >= 0, got {}", o.output_bound));
+    if (!(o.init_scale >= 0)) throw InvalidOptions(fmt::format("equilibrium: init_scale must be >= 0, got {}", o.init_scale));
+    const Index h = o.hidden;
+    std::vector<typename BlockProduct<S>::Block> blocks{
+        {offset_a(), h * h, std::make_shared<SpectralNormBall<S>>(h, h, static_cast<S>(o.radius))}};
+    if (o.output_bound > 0)
+      blocks.push_back({offset_c_out(), k_ * h,
+                        std::make_shared<Box<S>>(static_cast<S>(-o.output_bound), static_cast<S>(o.output_bound))});
+    constraint_ = std::make_shared<BlockProduct<S>>(std::move(blocks));
+  }
+
+  Index num_blocks() const { return train_.x.rows(); }
+  Index block_dim() const { return o_.hidden; }
+  Index dim_lambda() const { return offset_d() + k_; }
+  Index num_classes() const { return k_; }
+  bool jacobian_w_symmetric() const { return false; }
+  const ConstraintSet<S>& constraint() const { return *constraint_; }
+  const EquilibriumOptions& options() const { return o_; }
+
+  // The paper's initialisation: A, B, c, C ~ N(0, init_scale^2), d = 0, then projected.
+  Vector<S> initial_lambda() const {
+    Rng rng = RandomStreams(o_.seed).stream("equilibrium/init");
+    Vector<S> l(dim_lambda());
+    for (Index i = 0; i < offset_d(); ++i) l(i) = static_cast<S>(o_.init_scale * rng.normal());
+    l.tail(k_).setZero();
+    constraint_->project(l);
+    return l;
+  }
+
+  void map(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, VectorRef<S> out) const {
+    const auto z = states(w, blocks.size());
+    Eigen::Map<Matrix<S>> phi(out.data(), o_.hidden, z.cols());
+    phi = preactivation(z, lambda, blocks).array().tanh();
+  }
+
+  void map_vjp_w(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch blocks,
+                 VectorRef<S> out) const {
+    const auto z = states(w, blocks.size());
+    const Matrix<S> g = masked(preactivation(z, lambda, blocks), states(u, blocks.size()));
+    Eigen::Map<Matrix<S>>(out.data(), o_.hidden, z.cols()).noalias() = a(lambda).transpose() * g;
+  }
+
+  void map_vjp_lambda(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch blocks,
+                      VectorRef<S> out) const {
+    const auto z = states(w, blocks.size());
+    const Matrix<S> g = masked(preactivation(z, lambda, blocks), states(u, blocks.size()));
+    out.setZero();
+    const Index h = o_.hidden;
+    Eigen::Map<Matrix<S>>(out.data() + offset_a(), h, h).noalias() = g * z.transpose();
+    Eigen::Map<Matrix<S>> db(out.data() + offset_b(), h, p_);
+    if (is_all(blocks)) {
+      db.noalias() = g * train_.x;
+    } else {
+      db.noalias() = g * softmax::gather(train_.x, train_.y, blocks, "equilibrium").first;
+    }
+    out.segment(offset_c(), h) = g.rowwise().sum();
+  }
+
+  S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, Vector<S>* grad_w, Vector<S>* grad_lambda) const {
+    const auto z = states(w, blocks.size());
+    const Index m = z.cols();
+    std::vector<std::int32_t> labels(blocks.size());
+    for (std::size_t j = 0; j < blocks.size(); ++j) labels[j] = train_.y[checked(blocks[j])];
+    // Logits with examples in rows (m x k), as softmax_rows expects.
+    Matrix<S> logits = z.transpose() * c_out(lambda).transpose();
+    logits.rowwise() += d_out(lambda).transpose();
+    const S loss = softmax::softmax_rows(logits, labels) / static_cast<S>(m);
+    if (grad_w || grad_lambda) {
+      for (Index j = 0; j < m; ++j) logits(j, labels[static_cast<std::size_t>(j)]) -= S(1);
+      logits /= static_cast<S>(m);  // R^T (m x k)
+      if (grad_w) {
+        grad_w->resize(o_.hidden * m);
+        Eigen::Map<Matrix<S>>(grad_w->data(), o_.hidden, m).noalias() = c_out(lambda).transpose() * logits.transpose();
+      }
+      if (grad_lambda) {
+        grad_lambda->setZero(dim_lambda());
+        Eigen::Map<Matrix<S>>(grad_lambda->data() + offset_c_out(), k_, o_.hidden).noalias() =
+            logits.transpose() * z.transpose();
+        grad_lambda->segment(offset_d(), k_) = logits.colwise().sum().transpose();
+      }
+    }
+    return loss;
+  }
+
+  // Loss and accuracy on the training set (from w: the states of all n training examples) and on the
+  // validation and test sets (their fixed points solved here, from zero, to the float resolution or
+  // metric_iterations steps), and ||A||_2, the contraction bound.
+  std::vector<std::pair<std::string, double>> metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const {
+    std::vector<std::pair<std::string, double>> m;
+    add(m, "train", classify(states(w, static_cast<std::size_t>(num_blocks())), lambda, train_.y));
+    for (const auto& [name, split] : {std::pair{"validation", &validation_}, std::pair{"test", &test_}}) {
+      if (split->x.rows() == 0) continue;
+      add(m, name, classify(solve(*split, lambda), lambda, split->y));
+    }
+    m.emplace_back("a_spectral_norm", static_cast<double>(spectral_norm<S>(a(lambda))));
+    return m;
+  }
+
+ private:
+  Index offset_a() const { return 0; }
+  Index offset_b() const { return o_.hidden * o_.hidden; }
+  Index offset_c() const { return offset_b() + o_.hidden * p_; }
+  Index offset_c_out() const { return offset_c() + o_.hidden; }
+  Index offset_d() const { return offset_c_out() + k_ * o_.hidden; }
+
+  Eigen::Map<const Matrix<S>> a(ConstVectorRef<S> l) const { return {l.data() + offset_a(), o_.hidden, o_.hidden}; }
+  Eigen::Map<const Matrix<S>> b(ConstVectorRef<S> l) const { return {l.data() + offset_b(), o_.hidden, p_}; }
+  Eigen::Map<const Vector<S>> c(ConstVectorRef<S> l) const { return {l.data() + offset_c(), o_.hidden}; }
+  Eigen::Map<const Matrix<S>> c_out(ConstVectorRef<S> l) const { return {l.data() + offset_c_out(), k_, o_.hidden}; }
+  Eigen::Map<const Vector<S>> d_out(ConstVectorRef<S> l) const { return {l.data() + offset_d(), k_}; }
+
+  Eigen::Map<const Matrix<S>> states(ConstVectorRef<S> w, std::size_t m) const {
+    if (w.size() != o_.hidden * static_cast<Index>(m))
+      throw InvalidOptions(fmt::format("equilibrium: {} state values for {} examples of hidden size {}", w.size(), m,
+                                       o_.hidden));
+    return {w.data(), o_.hidden, static_cast<Index>(m)};
+  }
+  std::size_t checked(SampleId id) const {
+    if (id >= static_cast<SampleId>(num_blocks()))
+      throw InvalidOptions(fmt::format("equilibrium: example id {} outside the {} training examples", id, num_blocks()));
+    return static_cast<std::size_t>(id);
+  }
+  // Whether the batch is every training example in order (evaluation): then no rows are copied.
+  bool is_all(Batch blocks) const {
+    if (static_cast<Index>(blocks.size()) != num_blocks()) return false;
+    for (std::size_t i = 0; i < blocks.size(); ++i)
+      if (blocks[i] != i) return false;
+    return true;
+  }
+
+  // P = A Z + B X^T + c 1^T for the examples `rows` of x (all rows when `rows` is empty).
+  Matrix<S> drive(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda, const RowMatrix<S>& x) const {
+    Matrix<S> pre = b(lambda) * x.transpose();
+    pre.noalias() += a(lambda) * z;
+    pre.colwise() += c(lambda);
+    return pre;
+  }
+  Matrix<S> preactivation(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda, Batch blocks) const {
+    if (is_all(blocks)) return drive(z, lambda, train_.x);
+    return drive(z, lambda, softmax::gather(train_.x, train_.y, blocks, "equilibrium").first);
+  }
+  // D o U with D = 1 - tanh(P)^2.
+  static Matrix<S> masked(const Matrix<S>& pre, const Eigen::Ref<const Matrix<S>>& u) {
+    return ((S(1) - pre.array().tanh().square()) * u.array()).matrix();
+  }
+
+  // The fixed points of every example of a split, by plain fixed-point iterations from zero.
+  Matrix<S> solve(const softmax::Split<S>& split, ConstVectorRef<S> lambda) const {
+    Matrix<S> z = Matrix<S>::Zero(o_.hidden, split.x.rows());
+    Matrix<S> input = b(lambda) * split.x.transpose();
+    input.colwise() += c(lambda);
+    const S tolerance = static_cast<S>(sizeof(S) >= 8 ? 1e-12 : 1e-6);
+    for (int i = 0; i < o_.metric_iterations; ++i) {
+      Matrix<S> next = (input + a(lambda) * z).array().tanh();
+      const S change = (next - z).norm();
+      z = std::move(next);
+      if (change <= tolerance * (S(1) + z.norm())) break;
+    }
+    return z;
+  }
+
+  softmax::LossAccuracy classify(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda,
+                                 const std::vector<std::int32_t>& y) const {
+    Matrix<S> logits = z.transpose() * c_out(lambda).transpose();
+    logits.rowwise() += d_out(lambda).transpose();
+    Index correct = 0;
+    for (Index j = 0; j < logits.rows(); ++j) {
+      Index best = 0;
+      logits.row(j).maxCoeff(&best);
+      correct += best == y[static_cast<std::size_t>(j)];
+    }
+    const double loss = static_cast<double>(softmax::softmax_rows(logits, y)) / static_cast<double>(logits.rows());
+    return {loss, static_cast<double>(correct) / static_cast<double>(logits.rows())};
+  }
+  static void add(std::vector<std::pair<std::string, double>>& m, std::string_view split, softmax::LossAccuracy r) {
+    m.emplace_back(fmt::format("{}_loss", split), r.loss);
+    m.emplace_back(fmt::format("{}_accuracy", split), r.accuracy);
+  }
+
+  EquilibriumOptions o_;
+  softmax::Split<S> train_, validation_, test_;
+  Index p_, k_;
+  std::shared_ptr<const ConstraintSet<S>> constraint_;
+};
+
+}  // namespace bilevel

@@ -1,0 +1,173 @@
+// Equilibrium models on real Fashion-MNIST images (the fixture): the oracles of a minibatch of examples
+// against finite differences in double, the contraction bound, the separable estimator against the
+// derivative of the accurately solved f, its unbiasedness over examples, and the per-example warm start.
+#include "bilevel/problems/equilibrium.hpp"
+
+#include <gtest/gtest.h>
+
+#include "bilevel/estimators/separable_estimator.hpp"
+#include "bilevel/methods/engine.hpp"
+#include "bilevel/methods/outer_loop.hpp"
+#include "bilevel/problems/contraction.hpp"
+#include "bilevel/problems/finite_difference.hpp"
+#include "problem_fixtures.hpp"
+
+namespace bilevel {
+namespace {
+
+using namespace testing;
+
+static_assert(SeparableProblem<Equilibrium<double>>);
+static_assert(BilevelProblem<BlockBatchView<Equilibrium<double>>>);
+
+Equilibrium<double> problem(Index hidden = 8) {
+  const FixtureSplits s = fixture_splits();
+  EquilibriumOptions o;
+  o.hidden = hidden;
+  return Equilibrium<double>(s.train, s.validation, s.test, o);
+}
+
+// A feasible lambda large enough that tanh is far from linear.
+Vector<double> point(const Equilibrium<double>& p, std::uint64_t seed = 2) {
+  Vector<double> l = random_vector(p.dim_lambda(), 0.3, seed);
+  p.constraint().project(l);
+  return l;
+}
+
+TEST(Equilibrium, OraclesOfAMinibatchPassFiniteDifferences) {
+  const auto p = problem();
+  BlockBatchView<Equilibrium<double>> view(p);
+  const std::vector<SampleId> minibatch{3, 17, 42, 99, 17}, all = all_ids(p.num_blocks());
+  for (Batch blocks : {Batch(minibatch), Batch(all)}) {
+    view.set_blocks(blocks);
+    const Vector<double> w = random_vector(view.dim_w(), 0.5, 1);
+    const std::vector<SampleId> one{0};
+    const auto report = check_oracles(view, w, point(p), one, one);
+    EXPECT_TRUE(report.passed()) << report.summary();
+  }
+}
+
+TEST(Equilibrium, TheMapContractsWithTheRadiusOfAAsBound) {
+  const auto p = problem();
+  BlockBatchView<Equilibrium<double>> view(p);
+  view.set_blocks(all_ids(p.num_blocks()));
+  const Vector<double> lambda = point(p);
+  const Vector<double> w = random_vector(view.dim_w(), 0.5, 3);
+  const std::vector<SampleId> one{0};
+  const double q = estimate_contraction(view, w, lambda, one);
+  EXPECT_LE(q, p.options().radius + 1e-9);
+  EXPECT_GT(q, 0.05);  // not trivially zero
+  // The projection holds A to the radius and C to [-1, 1].
+  Vector<double> wild = random_vector(p.dim_lambda(), 5.0, 4);
+  p.constraint().project(wild);
+  EXPECT_TRUE(p.constraint().contains(wild, 1e-9));
+  const Index h = p.block_dim();
+  EXPECT_NEAR(spectral_norm<double>(Eigen::Map<const Matrix<double>>(wild.data(), h, h)), 0.5, 1e-9);
+  EXPECT_TRUE(p.constraint().contains(p.initial_lambda(), 0));
+}
+
+// f(lambda) from an accurate solve of every example's fixed point.
+double objective(const Equilibrium<double>& p, const Vector<double>& lambda) {
+  SeparableEvaluator<Equilibrium<double>> e(p, EvaluationOptions{});
+  return e.evaluate(lambda, 1.0).objective;
+}
+
+TEST(Equilibrium, HypergradientOfAllExamplesIsTheDerivativeOfTheAccuratelySolvedObjective) {
+  const auto p = problem();
+  const Vector<double> lambda = point(p);
+  EstimatorOptions o;  // deterministic AID: t = k = 100 fixed-point steps, q <= 0.5
+  SeparableHypergradientEstimator<Equilibrium<double>> estimator(p, o);
+  EstimatorState<double> state;
+  EstimatorStreams streams(0);
+  OracleCounts counts;
+  const Vector<double> h = estimator.compute(lambda, state, streams, counts).hypergradient;
+  Rng rng(5);
+  for (int k = 0; k < 3; ++k) {
+    Vector<double> d(p.dim_lambda());
+    for (Index i = 0; i < d.size(); ++i) d(i) = rng.normal();
+    d.normalize();
+    const double eps = 1e-5;
+    const double fd = (objective(p, lambda + eps * d) - objective(p, lambda - eps * d)) / (2 * eps);
+    EXPECT_NEAR(h.dot(d), fd, 1e-7 * (1 + std::abs(fd))) << "direction " << k;
+  }
+  // Every example drawn once: 100 samples, one epoch.
+  EXPECT_EQ(counts.samples(), p.num_blocks());
+}
+
+TEST(Equilibrium, MeanOfSingleExampleHypergradientsIsTheFullOne) {
+  const auto p = problem();
+  const Vector<double> lambda = point(p);
+  EstimatorOptions o;
+  o.ll.iterations = o.ls.iterations = 60;
+  BlockBatchView<Equilibrium<double>> view(p);
+  view.set_blocks(all_ids(p.num_blocks()));
+  HypergradientEstimator<BlockBatchView<Equilibrium<double>>> full(view, o);
+  EstimatorState<double> state;
+  EstimatorStreams streams(0);
+  OracleCounts counts;
+  const Vector<double> h_full = full.compute(lambda, state, streams, counts).hypergradient;
+  Vector<double> mean = Vector<double>::Zero(p.dim_lambda());
+  for (SampleId i = 0; i < static_cast<SampleId>(p.num_blocks()); ++i) {
+    const std::vector<SampleId> one{i};
+    BlockBatchView<Equilibrium<double>> v(p);
+    v.set_blocks(one);
+    HypergradientEstimator<BlockBatchView<Equilibrium<double>>> e(v, o);
+    EstimatorState<double> s;
+    mean += e.compute(lambda, s, streams, counts).hypergradient / static_cast<double>(p.num_blocks());
+  }
+  EXPECT_LE((mean - h_full).norm(), 1e-10 * h_full.norm());
+}
+
+TEST(Equilibrium, WarmStartKeepsOneStatePerExampleAndOnlyTheDrawnOnesMove) {
+  const auto p = problem();
+  const Vector<double> lambda = point(p);
+  EstimatorOptions o;
+  o.ll.iterations = 3;
+  o.ls.iterations = 3;
+  o.ll.warm_start = true;
+  o.outer_batch_size = 10;
+  SeparableHypergradientEstimator<Equilibrium<double>> estimator(p, o);
+  EstimatorState<double> state;
+  EstimatorStreams streams(1);
+  OracleCounts counts;
+  estimator.compute(lambda, state, streams, counts);
+  const Index h = p.block_dim();
+  ASSERT_EQ(state.w.size(), p.num_blocks() * h);
+  EXPECT_EQ(state.memory_bytes(), static_cast<std::size_t>(p.num_blocks() * h) * sizeof(double));
+  Index moved = 0;
+  for (Index i = 0; i < p.num_blocks(); ++i) moved += state.w.segment(i * h, h).norm() > 0;
+  EXPECT_EQ(moved, 10);
+  // Warm-started blocks get closer to their fixed points with every visit: after many calls the
+  // stored states of the visited examples solve their LL far better than 3 cold steps do.
+  for (int s = 0; s < 200; ++s) estimator.compute(lambda, state, streams, counts);
+  BlockBatchView<Equilibrium<double>> view(p);
+  view.set_all_blocks();
+  Vector<double> phi(view.dim_w());
+  const std::vector<SampleId> one{0};
+  view.map(state.w, lambda, one, phi);
+  EXPECT_LT((phi - state.w).norm(), 1e-6 * state.w.norm());  // 200 x 10 draws cover all 100 examples
+  EXPECT_EQ(counts.samples(), 201 * 10);
+}
+
+TEST(Equilibrium, AShortRunLowersTheTrainingLossOfTheFixture) {
+  const auto p = problem(16);
+  EstimatorOptions o;
+  o.ll.iterations = 3;
+  o.ls.iterations = 3;
+  o.ll.warm_start = true;
+  o.outer_batch_size = 20;
+  UpperLevelOptions ul;
+  ul.step.step = 0.5;
+  ul.max_iterations = 100;
+  ul.eval_every = 0;
+  EvaluationOptions ev;
+  ev.iterations = 100;
+  OuterLoop<Equilibrium<double>> loop(p, o, ul, 3, ev);
+  const auto r = loop.run(p.initial_lambda());
+  EXPECT_LT(r.last->evaluation.objective, 0.8 * r.first->evaluation.objective);
+  EXPECT_TRUE(p.constraint().contains(r.lambda, 1e-9));
+  EXPECT_GT(r.last->warm_start_bytes, 0u);
+}
+
+}  // namespace
+}  // namespace bilevel
