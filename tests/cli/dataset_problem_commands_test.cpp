@@ -128,3 +128,51 @@ TEST(UserDatasetCommand, LogisticHOReadsACsvFileAndLibsvmErrorsNameTheFile) {
 
 }  // namespace
 }  // namespace bilevel
+
+namespace bilevel {
+namespace {
+
+using EquilibriumCommand = testing::FixtureDigits;
+
+const std::string kEquilibrium = std::string(BILEVEL_SOURCE_DIR) + "/examples/equilibrium.toml" +
+                                 " problem.train_size=15 problem.validation_size=8 problem.test_size=6 problem.hidden=12"
+                                 " estimator.outer_batch_size=5 precision=double ul.max_iterations=6 ul.eval_every=3";
+
+TEST_F(EquilibriumCommand, RunKeepsAContractionAndStoresOneStatePerExample) {
+  const fs::path dir = fs::temp_directory_path() / ("bilevel-test-eq-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  const auto r = testing::run_bilevel("run " + kEquilibrium + " --out " + dir.string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::ifstream in(dir / "summary.json");
+  const auto summary = nlohmann::json::parse(in);
+  EXPECT_LE(summary["final"]["a_spectral_norm"].get<double>(), 0.5 + 1e-9);
+  EXPECT_EQ(summary["counts"]["samples_ul"].get<int>(), 6 * 5);  // 5 examples per iteration
+  std::ifstream metrics(dir / "metrics.jsonl");
+  std::string line, last;
+  while (std::getline(metrics, line)) last = line;
+  EXPECT_EQ(nlohmann::json::parse(last)["warm_start_bytes"].get<int>(), 15 * 12 * 8);  // one z per example, double
+  fs::remove_all(dir);
+}
+
+TEST_F(EquilibriumCommand, HypergradOfTheSameSeedIsReproducibleAndBadRadiusNamesTheKey) {
+  const auto a = testing::run_bilevel("hypergrad " + kEquilibrium);
+  const auto b = testing::run_bilevel("hypergrad " + kEquilibrium);
+  ASSERT_EQ(a.status, 0) << a.out;
+  const auto ja = nlohmann::json::parse(a.out.substr(a.out.find('{')));
+  const auto jb = nlohmann::json::parse(b.out.substr(b.out.find('{')));
+  EXPECT_EQ(ja["hypergradient"], jb["hypergradient"]);
+  EXPECT_EQ(ja["hypergradient"].size(), 12u * 12u + 12u * 784u + 12u + 10u * 12u + 10u);
+  // All examples and long solves: the estimate agrees with the evaluator's accurate hypergradient.
+  const auto ref = testing::run_bilevel("hypergrad " + kEquilibrium + " reference=true estimator.outer_batch_size=0"
+                                        " estimator.ll.iterations=60 estimator.ls.iterations=60");
+  ASSERT_EQ(ref.status, 0) << ref.out;
+  const auto jr = nlohmann::json::parse(ref.out.substr(ref.out.find('{')));
+  EXPECT_LT(jr["relative_error"].get<double>(), 1e-9);
+  EXPECT_FALSE(ja.contains("reference_hypergradient"));  // only computed when asked for
+  const auto bad = testing::run_bilevel("hypergrad " + kEquilibrium + " problem.radius=1");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.out.find("problem.radius"), std::string::npos) << bad.out;
+}
+
+}  // namespace
+}  // namespace bilevel

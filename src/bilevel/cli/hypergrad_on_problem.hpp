@@ -1,6 +1,7 @@
 #pragma once
 // The body of `bilevel hypergrad` for one built problem: the estimate at `lambda` (mean over `repeats`
-// independent seeds), compared with the exact hypergradient when the problem has one; one JSON object.
+// independent seeds), compared with the exact hypergradient when the problem has one, or with the
+// accurate one of the evaluator ([evaluation]) when `reference = true`; one JSON object.
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -13,7 +14,7 @@
 #include "bilevel/cli/json_output.hpp"
 #include "bilevel/cli/options_config.hpp"
 #include "bilevel/cli/problem_config.hpp"
-#include "bilevel/estimators/hypergradient.hpp"
+#include "bilevel/methods/engine.hpp"
 
 namespace bilevel {
 
@@ -23,11 +24,13 @@ int hypergrad_on_problem(const P& problem, Config& c, std::ostream& out) {
   const auto seed = static_cast<std::uint64_t>(c.get_int("seed", 0));
   const auto repeats = c.get_int("repeats", 1);
   if (repeats < 1 || repeats > 1'000'000) c.fail("repeats", fmt::format("must be in [1, 1000000], got {}", repeats));
-  const Vector<S> lambda = read_lambda<S>(c, problem.dim_lambda());
-  const EstimatorOptions options = read_method_options(c, problem.ll_population(), problem.ul_population()).estimator;
+  const Vector<S> lambda = read_initial_lambda(c, problem);
+  const EstimatorOptions options = read_method_options(c, EngineFor<P>::ll_population(problem), EngineFor<P>::ul_population(problem)).estimator;
+  const EvaluationOptions evaluation = read_evaluation_options(c);
+  const bool reference = c.get_bool("reference", false);
   c.finish();  // every key has been read: anything left is unknown
 
-  std::optional<HypergradientEstimator<P>> estimator;
+  std::optional<typename EngineFor<P>::Estimator> estimator;
   try {
     estimator.emplace(problem, options);
   } catch (const InvalidOptions& e) {
@@ -53,9 +56,8 @@ int hypergrad_on_problem(const P& problem, Config& c, std::ostream& out) {
   result["lambda"] = to_json(lambda);
   result["hypergradient"] = to_json(mean);
   if (repeats > 1) result["repeats"] = repeats;
-  if constexpr (requires { problem.exact(lambda); }) {
-    const Vector<double> exact = problem.exact(lambda).hypergradient.template cast<double>();
-    result["exact_hypergradient"] = to_json(exact);
+  auto compare = [&](const Vector<double>& exact, const char* name) {
+    result[name] = to_json(exact);
     result["error_norm"] = (mean - exact).norm();
     result["relative_error"] = (mean - exact).norm() / std::max(exact.norm(), 1e-300);
     if (repeats > 1) {
@@ -63,6 +65,16 @@ int hypergrad_on_problem(const P& problem, Config& c, std::ostream& out) {
       for (const auto& h : estimates) mse += (h - exact).squaredNorm() / static_cast<double>(repeats);
       result["mean_squared_error"] = mse;
       result["relative_mean_squared_error"] = mse / std::max(exact.squaredNorm(), 1e-300);
+    }
+  };
+  if constexpr (requires { problem.exact(lambda); }) {
+    compare(problem.exact(lambda).hypergradient.template cast<double>(), "exact_hypergradient");
+  } else {
+    if (reference) {
+      typename EngineFor<P>::Evaluator evaluator(problem, evaluation);
+      const Evaluation<S> e = evaluator.evaluate(lambda, 1.0);
+      compare(e.gradient.template cast<double>(), "reference_hypergradient");
+      result["reference_ll_residual"] = e.ll_residual;
     }
   }
   result["counts"] = to_json(counts);

@@ -126,4 +126,13 @@ MethodOptions read_method_options(Config& c, Index ll_population, Index ul_popul
   return m;
 }
 
+EvaluationOptions read_evaluation_options(Config& c) {
+  EvaluationOptions e;
+  e.iterations = static_cast<int>(c.get_int("evaluation.iterations", e.iterations));
+  if (e.iterations < 1) c.fail("evaluation.iterations", fmt::format("must be >= 1, got {}", e.iterations));
+  e.tolerance = c.get_double("evaluation.tolerance", e.tolerance);
+  if (!(e.tolerance >= 0)) c.fail("evaluation.tolerance", fmt::format("must be >= 0 (0 = automatic), got {}", e.tolerance));
+  return e;
+}
+
 }  // namespace bilevel

@@ -6,6 +6,7 @@
 #include "bilevel/cli/config.hpp"
 #include "bilevel/estimators/options.hpp"
 #include "bilevel/core/types.hpp"
+#include "bilevel/methods/evaluator.hpp"
 #include "bilevel/methods/upper_level.hpp"
 
 namespace bilevel {
@@ -26,5 +27,9 @@ struct MethodOptions {
   UpperLevelOptions ul;
 };
 MethodOptions read_method_options(Config& config, Index ll_population, Index ul_population);
+
+// The [evaluation] table: the accurate solve behind metrics (run) and the reference hypergradient
+// (hypergrad reference = true).
+EvaluationOptions read_evaluation_options(Config& config);
 
 }  // namespace bilevel

@@ -22,6 +22,9 @@ std::span<const ProblemEntry> problem_entries() {
       ProblemEntry{"hyper-representation",
                    "synthetic regression with a learned linear representation (loops paper, Table 3)",
                    execute_hyper_representation},
+      ProblemEntry{"equilibrium",
+                   "equilibrium (implicit) model: one tanh fixed point per example, ||A||_2 <= radius (warm-start paper)",
+                   execute_equilibrium},
   };
   return entries;
 }

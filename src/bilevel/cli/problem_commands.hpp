@@ -40,5 +40,6 @@ int execute_logistic_ho(Config& c, Precision precision, const CommandRequest& re
 int execute_data_poisoning(Config& c, Precision precision, const CommandRequest& request);
 int execute_hyper_cleaning(Config& c, Precision precision, const CommandRequest& request);
 int execute_hyper_representation(Config& c, Precision precision, const CommandRequest& request);
+int execute_equilibrium(Config& c, Precision precision, const CommandRequest& request);
 
 }  // namespace bilevel

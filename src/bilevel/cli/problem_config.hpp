@@ -14,6 +14,16 @@ Vector<S> read_lambda(Config& c, Index dim_lambda) {
   return Eigen::Map<const Vector<double>>(l.data(), dim_lambda).template cast<S>();
 }
 
+// The starting lambda: the top-level `lambda` when given, else the problem's own initialisation where
+// it has one (equilibrium models: seeded small random weights), else 0.
+template <class P>
+Vector<typename P::Scalar> read_initial_lambda(Config& c, const P& problem) {
+  if constexpr (requires { problem.initial_lambda(); }) {
+    if (!c.has("lambda")) return problem.initial_lambda();
+  }
+  return read_lambda<typename P::Scalar>(c, problem.dim_lambda());
+}
+
 // `problem.gamma` of a lower-level minimisation: a given step > 0, or 0 (the default) for `automatic`,
 // the problem's own contraction-preserving choice.
 inline double read_gamma(Config& c, double automatic) {

@@ -49,15 +49,11 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
   namespace fs = std::filesystem;
   using S = typename P::Scalar;
   const auto seed = static_cast<std::uint64_t>(c.get_int("seed", 0));
-  const Vector<S> lambda = read_lambda<S>(c, problem.dim_lambda());
-  const MethodOptions method = read_method_options(c, problem.ll_population(), problem.ul_population());
+  const Vector<S> lambda = read_initial_lambda(c, problem);
+  const MethodOptions method = read_method_options(c, EngineFor<P>::ll_population(problem), EngineFor<P>::ul_population(problem));
   const EstimatorOptions& estimator = method.estimator;
   const UpperLevelOptions& ul = method.ul;
-  EvaluationOptions evaluation;
-  evaluation.iterations = static_cast<int>(c.get_int("evaluation.iterations", evaluation.iterations));
-  if (evaluation.iterations < 1) c.fail("evaluation.iterations", "must be >= 1");
-  evaluation.tolerance = c.get_double("evaluation.tolerance", evaluation.tolerance);
-  if (!(evaluation.tolerance >= 0)) c.fail("evaluation.tolerance", "must be >= 0");
+  const EvaluationOptions evaluation = read_evaluation_options(c);
   c.finish();
 
   std::optional<OuterLoop<P>> loop;
