@@ -1,0 +1,272 @@
+#pragma once
+// Meta-learning of a shared representation (the warm-start paper's meta-learning experiment, DESIGN.md
+// section 4). lambda = the parameters of a tanh network phi (problems/mlp.hpp, r features); task i
+// (n-way k-shot, data/tasks.hpp) has a linear head W_i (r x n) trained on its support set S_i:
+//
+//   LL   g_i(W, lambda) = CE(phi(X_{S_i}) W; y_{S_i}) + (mu/2) ||W||^2,   in fixed-point form
+//        Phi_i(W) = W - gamma grad_W g_i  (symmetric Jacobian I - gamma Hessian)
+//   UL   f(lambda) = (1/M) sum_i CE(phi(X_{Q_i}) W_i(lambda); y_{Q_i})       (query sets, M tasks)
+//
+// The LL is separable (problems/separable.hpp), one head per task. tanh features lie in (-1, 1)^r, so
+// the CE Hessian in W is at most (1/2) max ||f||^2 <= r/2 for every lambda: gamma = 1 / (r/2 + mu)
+// (the default) keeps every Phi_i a contraction with q <= 1 - gamma mu on all of Lambda = R^d.
+//
+// Derivatives for one task, F = phi(X_S) (s x r), P = softmax(F W), Y one-hot, s = |S|:
+//   grad_W g = F^T (P - Y)/s + mu W;   Hessian: H U = F^T (J o (F U))/s + mu U,
+//   J o A = P o A - P o rowsum(P o A) (row-wise softmax Jacobian);
+//   d_lambda of <grad_W g, U>: cotangent of F  dF = ((P - Y) U^T + (J o (F U)) W^T)/s, then backprop
+//   through phi; the map's d_lambda Phi^T U is -gamma times that.
+//   UL per task on Q: R = (P_Q - Y_Q)/(|Q| m): grad_W = F_Q^T R, cotangent of F_Q = R W^T.
+//
+// The features of the blocks last asked for are cached (keyed by lambda and the blocks), since the LL
+// and LS steps of one hypergradient all use the same lambda: the network runs once per hypergradient,
+// not once per step. The cache makes one instance unsafe for concurrent oracle calls.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bilevel/core/constraints.hpp"
+#include "bilevel/core/error.hpp"
+#include "bilevel/core/types.hpp"
+#include "bilevel/data/dataset.hpp"
+#include "bilevel/data/tasks.hpp"
+#include "bilevel/problems/linear_softmax.hpp"
+#include "bilevel/problems/mlp.hpp"
+
+namespace bilevel {
+
+struct MetaLearningOptions {
+  std::vector<Index> layers{128, 64};  // the representation network; the last size is r
+  TaskShape shape{};                   // n-way, k-shot, queries per class
+  Index train_tasks = 500;             // M: the tasks of f (one head each)
+  Index metric_tasks = 200;            // tasks drawn from the validation and test pools for metrics
+  double mu = 1.0;                     // LL ridge on the head
+  double gamma = 0;                    // LL step; 0 = 1 / (r/2 + mu)
+  double init_scale = 1.0;             // network weights N(0, init_scale^2 / fan_in)
+  int metric_iterations = 2000;        // fixed-point steps (at most) for the heads of metric tasks
+  std::uint64_t seed = 0;              // tasks and initialisation
+};
+
+template <class S>
+class MetaLearning {
+ public:
+  using Scalar = S;
+
+  MetaLearning(const Dataset& train, const Dataset& validation, const Dataset& test, MetaLearningOptions o)
+      : o_(std::move(o)), net_(train.dim(), o_.layers), train_(train.x.template cast<S>()),
+        validation_(validation.x.template cast<S>()), test_(test.x.template cast<S>()) {
+    softmax::check_splits("meta-learning", train, validation, test);
+    if (!(o_.mu > 0)) throw InvalidOptions(fmt::format("meta-learning: mu must be > 0, got {}", o_.mu));
+    if (!(o_.gamma >= 0)) throw InvalidOptions(fmt::format("meta-learning: gamma must be >= 0, got {}", o_.gamma));
+    if (o_.metric_tasks < 0) throw InvalidOptions("meta-learning: metric_tasks must be >= 0");
+    gamma_ = o_.gamma > 0 ? o_.gamma : 1.0 / (0.5 * static_cast<double>(net_.output_dim()) + o_.mu);
+    train_tasks_ = sample_tasks(train, o_.shape, o_.train_tasks, o_.seed);
+    if (o_.metric_tasks > 0) {
+      validation_tasks_ = sample_tasks(validation, o_.shape, o_.metric_tasks, o_.seed + 1);
+      if (test.size() > 0) test_tasks_ = sample_tasks(test, o_.shape, o_.metric_tasks, o_.seed + 2);
+    }
+  }
+
+  Index num_blocks() const { return o_.train_tasks; }
+  Index block_dim() const { return net_.output_dim() * o_.shape.ways; }
+  Index dim_lambda() const { return net_.num_parameters(); }
+  bool jacobian_w_symmetric() const { return true; }
+  const ConstraintSet<S>& constraint() const { return unconstrained_; }
+  double gamma() const { return gamma_; }
+  const MetaLearningOptions& options() const { return o_; }
+  Vector<S> initial_lambda() const { return net_.initial(o_.seed, o_.init_scale); }
+
+  void map(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, VectorRef<S> out) const {
+    const Features& f = features(lambda, blocks);
+    for (std::size_t j = 0; j < blocks.size(); ++j) {
+      const auto wj = head(w, j);
+      Matrix<S> grad(wj.rows(), wj.cols());
+      softmax::loss_and_grad<S>(support_features(f, j), task(blocks[j]).support_labels, wj, &grad);
+      head(out, j) = wj - step() * (grad + mu() * wj);
+    }
+  }
+
+  void map_vjp_w(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch blocks,
+                 VectorRef<S> out) const {
+    const Features& f = features(lambda, blocks);
+    for (std::size_t j = 0; j < blocks.size(); ++j) {
+      const auto uj = head(u, j);
+      Matrix<S> hu(uj.rows(), uj.cols());
+      softmax::hessian_vector<S>(support_features(f, j), task(blocks[j]).support_labels, head(w, j), uj, hu);
+      head(out, j) = uj - step() * (hu + mu() * uj);
+    }
+  }
+
+  void map_vjp_lambda(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch blocks,
+                      VectorRef<S> out) const {
+    const Features& f = features(lambda, blocks);
+    const Index s = o_.shape.support_size();
+    RowMatrix<S> d_features(f.support.back().rows(), net_.output_dim());
+    for (std::size_t j = 0; j < blocks.size(); ++j) {
+      const auto fj = support_features(f, j);
+      const auto wj = head(w, j), uj = head(u, j);
+      const auto& y = task(blocks[j]).support_labels;
+      Matrix<S> p = fj * wj;
+      softmax::softmax_rows(p, y);
+      const Matrix<S> a = fj * uj;
+      const Matrix<S> pa = p.cwiseProduct(a);
+      Matrix<S> ja = pa - p.cwiseProduct(pa.rowwise().sum().replicate(1, p.cols()));  // J o (F U)
+      for (Index i = 0; i < p.rows(); ++i) p(i, y[static_cast<std::size_t>(i)]) -= S(1);   // P - Y
+      d_features.middleRows(static_cast<Index>(j) * s, s).noalias() =
+          (-step() / static_cast<S>(s)) * (p * uj.transpose() + ja * wj.transpose());
+    }
+    out.setZero();
+    net_.backward(lambda, f.support, std::move(d_features), out);
+  }
+
+  S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, Vector<S>* grad_w, Vector<S>* grad_lambda) const {
+    const Features& f = features(lambda, blocks);
+    const Index q = o_.shape.query_size();
+    const auto m = static_cast<S>(blocks.size());
+    if (grad_w) grad_w->resize(static_cast<Index>(blocks.size()) * block_dim());
+    RowMatrix<S> d_features;
+    if (grad_lambda) d_features.resize(f.query.back().rows(), net_.output_dim());
+    S total = 0;
+    for (std::size_t j = 0; j < blocks.size(); ++j) {
+      const auto fj = query_features(f, j);
+      const auto wj = head(w, j);
+      Matrix<S> residual;
+      Matrix<S> grad(wj.rows(), wj.cols());
+      total += softmax::loss_and_grad<S>(fj, task(blocks[j]).query_labels, wj, grad_w ? &grad : nullptr, &residual);
+      if (grad_w) head(*grad_w, j) = grad / m;
+      if (grad_lambda)
+        d_features.middleRows(static_cast<Index>(j) * q, q).noalias() =
+            residual * wj.transpose() / (static_cast<S>(q) * m);
+    }
+    if (grad_lambda) {
+      grad_lambda->setZero(dim_lambda());
+      net_.backward(lambda, f.query, std::move(d_features), *grad_lambda);
+    }
+    return total / m;
+  }
+
+  // Query loss and accuracy, averaged over tasks: of the M training tasks (heads from w, the states of
+  // all blocks) and of metric_tasks tasks from the validation and test pools (heads solved here from
+  // zero by fixed-point steps to the float resolution or metric_iterations).
+  std::vector<std::pair<std::string, double>> metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const {
+    std::vector<std::pair<std::string, double>> out;
+    {
+      std::vector<SampleId> all(train_tasks_.size());
+      for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+      const Features& f = features(lambda, all);
+      softmax::LossAccuracy sum;
+      for (std::size_t j = 0; j < all.size(); ++j) {
+        const auto r = softmax::evaluate<S>(query_features(f, j), train_tasks_[j].query_labels, head(w, j));
+        sum.loss += r.loss / static_cast<double>(all.size());
+        sum.accuracy += r.accuracy / static_cast<double>(all.size());
+      }
+      add(out, "train_tasks", sum);
+    }
+    if (!validation_tasks_.empty()) add(out, "validation_tasks", adapt_and_score(validation_, validation_tasks_, lambda));
+    if (!test_tasks_.empty()) add(out, "test_tasks", adapt_and_score(test_, test_tasks_, lambda));
+    return out;
+  }
+
+ private:
+  struct Features {
+    Vector<S> lambda;
+    std::vector<SampleId> blocks;
+    std::vector<RowMatrix<S>> support, query;  // network activations; task j's rows are its j-th slice
+  };
+
+  S mu() const { return static_cast<S>(o_.mu); }
+  S step() const { return static_cast<S>(gamma_); }
+
+  const Task& task(SampleId id) const {
+    if (id >= static_cast<SampleId>(train_tasks_.size()))
+      throw InvalidOptions(fmt::format("meta-learning: task id {} outside the {} tasks", id, train_tasks_.size()));
+    return train_tasks_[static_cast<std::size_t>(id)];
+  }
+
+  // Head j of a stacked vector of heads (r x ways, column-major).
+  Eigen::Map<const Matrix<S>> head(ConstVectorRef<S> w, std::size_t j) const {
+    return {w.data() + static_cast<Index>(j) * block_dim(), net_.output_dim(), o_.shape.ways};
+  }
+  Eigen::Map<Matrix<S>> head(VectorRef<S> w, std::size_t j) const {
+    return {w.data() + static_cast<Index>(j) * block_dim(), net_.output_dim(), o_.shape.ways};
+  }
+  Eigen::Map<Matrix<S>> head(Vector<S>& w, std::size_t j) const {
+    return {w.data() + static_cast<Index>(j) * block_dim(), net_.output_dim(), o_.shape.ways};
+  }
+
+  auto support_features(const Features& f, std::size_t j) const {
+    const Index s = o_.shape.support_size();
+    return f.support.back().middleRows(static_cast<Index>(j) * s, s);
+  }
+  auto query_features(const Features& f, std::size_t j) const {
+    const Index q = o_.shape.query_size();
+    return f.query.back().middleRows(static_cast<Index>(j) * q, q);
+  }
+
+  // The network's activations on the support and query examples of `blocks`, recomputed only when
+  // lambda or the blocks differ from the last call.
+  const Features& features(ConstVectorRef<S> lambda, Batch blocks) const {
+    if (cache_.lambda.size() == lambda.size() && cache_.lambda == lambda &&
+        std::equal(blocks.begin(), blocks.end(), cache_.blocks.begin(), cache_.blocks.end()))
+      return cache_;
+    const Index s = o_.shape.support_size(), q = o_.shape.query_size();
+    RowMatrix<S> xs(static_cast<Index>(blocks.size()) * s, train_.cols()), xq(static_cast<Index>(blocks.size()) * q, train_.cols());
+    for (std::size_t j = 0; j < blocks.size(); ++j) {
+      const Task& t = task(blocks[j]);
+      for (Index i = 0; i < s; ++i) xs.row(static_cast<Index>(j) * s + i) = train_.row(t.support[static_cast<std::size_t>(i)]);
+      for (Index i = 0; i < q; ++i) xq.row(static_cast<Index>(j) * q + i) = train_.row(t.query[static_cast<std::size_t>(i)]);
+    }
+    net_.forward(lambda, xs, cache_.support);
+    net_.forward(lambda, xq, cache_.query);
+    cache_.lambda = lambda;
+    cache_.blocks.assign(blocks.begin(), blocks.end());
+    return cache_;
+  }
+
+  // Mean query loss and accuracy of tasks from `pool` after fitting each head on its support set.
+  softmax::LossAccuracy adapt_and_score(const RowMatrix<S>& pool, const std::vector<Task>& tasks,
+                                        ConstVectorRef<S> lambda) const {
+    softmax::LossAccuracy sum;
+    std::vector<RowMatrix<S>> acts;
+    const S tolerance = static_cast<S>(sizeof(S) >= 8 ? 1e-10 : 1e-5);
+    for (const Task& t : tasks) {
+      RowMatrix<S> xs(static_cast<Index>(t.support.size()), pool.cols()), xq(static_cast<Index>(t.query.size()), pool.cols());
+      for (std::size_t i = 0; i < t.support.size(); ++i) xs.row(static_cast<Index>(i)) = pool.row(t.support[i]);
+      for (std::size_t i = 0; i < t.query.size(); ++i) xq.row(static_cast<Index>(i)) = pool.row(t.query[i]);
+      net_.forward(lambda, xs, acts);
+      const RowMatrix<S> fs = acts.back();
+      net_.forward(lambda, xq, acts);
+      Matrix<S> w = Matrix<S>::Zero(net_.output_dim(), o_.shape.ways), grad(w.rows(), w.cols());
+      for (int k = 0; k < o_.metric_iterations; ++k) {
+        softmax::loss_and_grad<S>(fs, t.support_labels, Eigen::Map<const Matrix<S>>(w.data(), w.rows(), w.cols()), &grad);
+        grad += mu() * w;
+        w -= step() * grad;
+        if (step() * grad.norm() <= tolerance * (S(1) + w.norm())) break;
+      }
+      const auto r = softmax::evaluate<S>(acts.back(), t.query_labels, Eigen::Map<const Matrix<S>>(w.data(), w.rows(), w.cols()));
+      sum.loss += r.loss / static_cast<double>(tasks.size());
+      sum.accuracy += r.accuracy / static_cast<double>(tasks.size());
+    }
+    return sum;
+  }
+
+  static void add(std::vector<std::pair<std::string, double>>& m, std::string_view split, softmax::LossAccuracy r) {
+    m.emplace_back(fmt::format("{}_loss", split), r.loss);
+    m.emplace_back(fmt::format("{}_accuracy", split), r.accuracy);
+  }
+
+  MetaLearningOptions o_;
+  TanhMlp<S> net_;
+  RowMatrix<S> train_, validation_, test_;
+  std::vector<Task> train_tasks_, validation_tasks_, test_tasks_;
+  double gamma_ = 0;
+  Unconstrained<S> unconstrained_;
+  mutable Features cache_;
+};
+
+}  // namespace bilevel
