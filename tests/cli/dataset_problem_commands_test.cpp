@@ -176,3 +176,45 @@ TEST_F(EquilibriumCommand, HypergradOfTheSameSeedIsReproducibleAndBadRadiusNames
 
 }  // namespace
 }  // namespace bilevel
+
+namespace bilevel {
+namespace {
+
+using MetaLearningCommand = testing::FixtureFashion;
+
+const std::string kMeta = std::string(BILEVEL_SOURCE_DIR) + "/examples/meta-learning.toml" +
+                          " problem.train_size=100 problem.validation_size=60 problem.test_size=100"
+                          " problem.layers=[8] problem.ways=3 problem.shots=1 problem.queries=2"
+                          " problem.train_tasks=5 problem.metric_tasks=2 estimator.outer_batch_size=2"
+                          " precision=double ul.max_iterations=4 ul.eval_every=2";
+
+TEST_F(MetaLearningCommand, RunReportsTaskAccuraciesAndTheHeadStoreWhenWarmStarted) {
+  const fs::path dir = fs::temp_directory_path() / ("bilevel-test-ml-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  const auto r = testing::run_bilevel("run " + kMeta + " estimator.ll.warm_start=true --out " + dir.string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::ifstream in(dir / "summary.json");
+  const auto summary = nlohmann::json::parse(in);
+  EXPECT_EQ(summary["lambda"].size(), 8u * 784u + 8u);  // one layer of 8 tanh units
+  for (const char* key : {"train_tasks_accuracy", "validation_tasks_accuracy", "test_tasks_accuracy"}) {
+    const double a = summary["final"][key].get<double>();
+    EXPECT_TRUE(a >= 0 && a <= 1) << key;
+  }
+  std::ifstream metrics(dir / "metrics.jsonl");
+  std::string line, last;
+  while (std::getline(metrics, line)) last = line;
+  EXPECT_EQ(nlohmann::json::parse(last)["warm_start_bytes"].get<int>(), 5 * 8 * 3 * 8);  // 5 heads of 8 x 3 doubles
+  fs::remove_all(dir);
+}
+
+TEST_F(MetaLearningCommand, BadLayersAndImpossibleTasksAreClearErrors) {
+  const auto layers = testing::run_bilevel("hypergrad " + kMeta + " problem.layers=[8,0]");
+  EXPECT_EQ(layers.status, 2);
+  EXPECT_NE(layers.out.find("problem.layers"), std::string::npos) << layers.out;
+  const auto ways = testing::run_bilevel("hypergrad " + kMeta + " problem.ways=11");
+  EXPECT_EQ(ways.status, 2);
+  EXPECT_NE(ways.out.find("11-way"), std::string::npos) << ways.out;
+}
+
+}  // namespace
+}  // namespace bilevel

@@ -7,6 +7,9 @@
 #include <array>
 #include <cstdio>
 #include <memory>
+#include <unistd.h>
+
+#include <filesystem>
 #include <string>
 
 namespace bilevel::testing {
@@ -33,6 +36,32 @@ class FixtureDigits : public ::testing::Test {
     setenv("BILEVEL_MNIST_DIGITS_DIR", (std::string(BILEVEL_SOURCE_DIR) + "/tests/data/fixtures/digits").c_str(), 1);
   }
   void TearDown() override { unsetenv("BILEVEL_MNIST_DIGITS_DIR"); }
+};
+
+// Points fashion-mnist at a scratch folder whose train and test files are both the 200 real images of
+// tests/data/fixtures (links named as the Debian package names them).
+class FixtureFashion : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    namespace fs = std::filesystem;
+    dir_ = fs::temp_directory_path() / ("bilevel-fashion-" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+    const fs::path fixtures = fs::path(BILEVEL_SOURCE_DIR) / "tests/data/fixtures";
+    for (const char* split : {"train", "t10k"})
+      for (const char* kind : {"images-idx3", "labels-idx1"}) {
+        const fs::path link = dir_ / (std::string(split) + "-" + kind + "-ubyte.gz");
+        fs::remove(link);
+        fs::create_symlink(fixtures / (std::string("fashion-train-200-") + kind + "-ubyte.gz"), link);
+      }
+    setenv("BILEVEL_FASHION_MNIST_DIR", dir_.c_str(), 1);
+  }
+  void TearDown() override {
+    unsetenv("BILEVEL_FASHION_MNIST_DIR");
+    std::filesystem::remove_all(dir_);
+  }
+
+ private:
+  std::filesystem::path dir_;
 };
 
 }  // namespace bilevel::testing

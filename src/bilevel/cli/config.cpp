@@ -252,6 +252,25 @@ std::vector<double> Config::get_vector(std::string_view key, double fallback, st
   return v;
 }
 
+std::vector<std::int64_t> Config::get_int_list(std::string_view key, const std::vector<std::int64_t>& fallback) {
+  const toml::node* n = find(key);
+  std::vector<std::int64_t> v = fallback;
+  if (n) {
+    const auto* a = n->as_array();
+    if (!a || a->empty()) fail(key, fmt::format("expected a non-empty array of integers, got {} {}", type_name(*n), describe(*n)));
+    v.clear();
+    for (std::size_t i = 0; i < a->size(); ++i) {
+      if (!(*a)[i].is_integer())
+        fail(key, fmt::format("entry {} is {} {}, expected an integer", i, type_name((*a)[i]), describe((*a)[i])));
+      v.push_back(*(*a)[i].value<std::int64_t>());
+    }
+  }
+  toml::array out;
+  for (auto x : v) out.push_back(x);
+  record(key, std::move(out));
+  return v;
+}
+
 void Config::finish() const {
   std::vector<std::string> keys;
   collect_keys(table_, "", keys);

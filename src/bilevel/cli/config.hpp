@@ -35,6 +35,8 @@ class Config {
   std::string get_choice(std::string_view key, std::string_view fallback, const std::vector<std::string>& choices);
   // A number (broadcast to `size` entries) or an array of exactly `size` numbers.
   std::vector<double> get_vector(std::string_view key, double fallback, std::size_t size);
+  // An array of integers of any length (at least one), or `fallback` when absent.
+  std::vector<std::int64_t> get_int_list(std::string_view key, const std::vector<std::int64_t>& fallback);
 
   bool has(std::string_view key) const;
   // Throws ConfigError for the first key present in the config that no getter asked for.

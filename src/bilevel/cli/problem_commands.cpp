@@ -25,6 +25,9 @@ std::span<const ProblemEntry> problem_entries() {
       ProblemEntry{"equilibrium",
                    "equilibrium (implicit) model: one tanh fixed point per example, ||A||_2 <= radius (warm-start paper)",
                    execute_equilibrium},
+      ProblemEntry{"meta-learning",
+                   "a shared tanh-network representation for n-way k-shot tasks, one linear head per task (warm-start paper)",
+                   execute_meta_learning},
   };
   return entries;
 }

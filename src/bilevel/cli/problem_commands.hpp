@@ -41,5 +41,6 @@ int execute_data_poisoning(Config& c, Precision precision, const CommandRequest&
 int execute_hyper_cleaning(Config& c, Precision precision, const CommandRequest& request);
 int execute_hyper_representation(Config& c, Precision precision, const CommandRequest& request);
 int execute_equilibrium(Config& c, Precision precision, const CommandRequest& request);
+int execute_meta_learning(Config& c, Precision precision, const CommandRequest& request);
 
 }  // namespace bilevel
