@@ -1,0 +1,198 @@
+// Google Benchmark of the oracles of logistic-ho, data-poisoning and equilibrium on the full
+// Fashion-MNIST training set (60 000 x 784), at several minibatch sizes, in float and double.
+//
+// Next to its time each benchmark reports the work of one call and how close it comes to the
+// machine's limits measured at start-up in the same process (roofs.hpp):
+//   GFLOPs        the floating-point rate of the oracle's matrix products (counted below, per oracle)
+//   of_gemm       that rate over Eigen's large-GEMM rate in the same precision
+//   of_bandwidth  (minibatch data bytes: batch x 784 x sizeof(scalar), the least any pass over the
+//                 examples must read) per second over the STREAM-triad bandwidth
+// The oracles multiply X by thin matrices (10 classes, or h = 200 hidden units), so a full pass is
+// compute-bound when its intensity (flops per data byte) exceeds the machine's balance
+// (GEMM flops / bandwidth); the header of the output prints both.
+//
+//   ./dev bench [--benchmark_filter=regex] [--benchmark_repetitions=5 --benchmark_report_aggregates_only]
+// Needs Fashion-MNIST (scripts/setup.sh --data).
+#include <benchmark/benchmark.h>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bilevel/core/rng.hpp"
+#include "bilevel/core/sampler.hpp"
+#include "bilevel/data/catalog.hpp"
+#include "bilevel/data/splits.hpp"
+#include "bilevel/problems/data_poisoning.hpp"
+#include "bilevel/problems/equilibrium.hpp"
+#include "bilevel/problems/logistic_ho.hpp"
+#include "bilevel/problems/minimization_adapter.hpp"
+#include "bilevel/problems/separable.hpp"
+#include "roofs.hpp"
+
+namespace bilevel::bench {
+namespace {
+
+constexpr double kFeatures = 784, kClasses = 10;
+
+struct Roofs {
+  double bandwidth = 0, gemm_float = 0, gemm_double = 0;
+};
+Roofs g_roofs;
+
+struct Data {
+  Dataset train, validation, test;
+};
+
+// Fashion-MNIST: all 60 000 training images; the test split halved into validation and test.
+const Data& data() {
+  static const Data d = [] {
+    Data out;
+    out.train = load_dataset("fashion-mnist", "train");
+    auto [v, t] = stratified_split(load_dataset("fashion-mnist", "test"), 0.5, 1);
+    out.validation = std::move(v);
+    out.test = std::move(t);
+    return out;
+  }();
+  return d;
+}
+
+template <class S>
+Vector<S> random(Index n, double scale, std::uint64_t seed) {
+  Rng rng(seed);
+  Vector<S> v(n);
+  for (Index i = 0; i < n; ++i) v(i) = static_cast<S>(scale * rng.normal());
+  return v;
+}
+
+std::vector<SampleId> draw(Index population, Index batch, std::uint64_t seed) {
+  MinibatchSampler sampler(population, std::min(batch, population));
+  Rng rng(seed);
+  const Batch b = sampler.draw(rng);
+  return {b.begin(), b.end()};
+}
+
+enum Oracle { kMap, kVjpW, kVjpLambda, kOuter };
+constexpr const char* kOracleNames[] = {"map", "map_vjp_w", "map_vjp_lambda", "outer"};
+
+// Work of one call: flops of its matrix products and the bytes of examples it reads.
+struct Work {
+  double flops = 0, data_bytes = 0;
+};
+
+template <class S>
+void report(benchmark::State& state, Work work) {
+  using benchmark::Counter;
+  const double gemm = sizeof(S) == 4 ? g_roofs.gemm_float : g_roofs.gemm_double;
+  state.counters["GFLOPs"] = Counter(work.flops / 1e9, Counter::kIsIterationInvariantRate);
+  state.counters["of_gemm"] = Counter(work.flops / gemm, Counter::kIsIterationInvariantRate);
+  state.counters["of_bandwidth"] = Counter(work.data_bytes / g_roofs.bandwidth, Counter::kIsIterationInvariantRate);
+}
+
+// Times one oracle of a BilevelProblem on fixed batches.
+template <class P>
+void time_oracle(benchmark::State& state, const P& p, Oracle oracle, Batch ll, Batch ul, const Vector<typename P::Scalar>& w,
+                 const Vector<typename P::Scalar>& lambda) {
+  using S = typename P::Scalar;
+  Vector<S> out_w(p.dim_w()), out_l(p.dim_lambda()), gw, gl;
+  const Vector<S> u = random<S>(p.dim_w(), 1.0, 9);
+  for (auto _ : state) {
+    switch (oracle) {
+      case kMap: p.map(w, lambda, ll, out_w); break;
+      case kVjpW: p.map_vjp_w(w, lambda, u, ll, out_w); break;
+      case kVjpLambda: p.map_vjp_lambda(w, lambda, u, ll, out_l); break;
+      case kOuter: benchmark::DoNotOptimize(p.outer(w, lambda, ul, &gw, &gl)); break;
+    }
+    benchmark::ClobberMemory();
+  }
+}
+
+template <class S>
+std::string name(const char* problem, int oracle, Index batch) {
+  return fmt::format("{}/{}/{}/batch:{}", problem, kOracleNames[oracle], sizeof(S) == 4 ? "float" : "double", batch);
+}
+
+// The softmax-regression problems. Per example (p features, c classes): the loss gradient is two
+// products with X (4pc flops), the Hessian-vector product three (6pc); logistic-ho's mixed product
+// touches no data; data-poisoning's is two products (4pc) plus 4pc per poisoned example in the batch.
+template <class S>
+void register_softmax(const char* problem, Index batch) {
+  const bool poisoning = std::string(problem) == "data_poisoning";
+  constexpr Index kPoisoned = 12000;  // the first 20 % of the training set
+  for (int o = 0; o < 4; ++o) {
+    benchmark::RegisterBenchmark(name<S>(problem, o, batch).c_str(), [=](benchmark::State& state) {
+      const Data& d = data();
+      const auto ll = draw(d.train.size(), batch, 1), ul = draw(d.validation.size(), batch, 2);
+      const double pc = kFeatures * kClasses, b = static_cast<double>(ll.size()), bu = static_cast<double>(ul.size());
+      double poisoned_in_batch = 0;
+      for (auto id : ll) poisoned_in_batch += id < static_cast<SampleId>(kPoisoned);
+      const double flops[] = {4 * b * pc, 6 * b * pc,
+                              poisoning ? 4 * b * pc + 4 * poisoned_in_batch * pc : 0.0, 4 * bu * pc};
+      const double rows = o == kOuter ? bu : (o == kVjpLambda && !poisoning ? 0.0 : b);
+      const Work work{flops[o], rows * kFeatures * sizeof(S)};
+      if (poisoning) {
+        const MinimizationAdapter<DataPoisoning<S>> p(DataPoisoning<S>(d.train, kPoisoned, d.validation, d.test), S(0.05));
+        time_oracle(state, p, static_cast<Oracle>(o), ll, ul, random<S>(p.dim_w(), 0.01, 3), random<S>(p.dim_lambda(), 0.01, 4));
+      } else {
+        const MinimizationAdapter<LogisticHO<S>> p(LogisticHO<S>(d.train, d.validation, d.test), S(0.05));
+        time_oracle(state, p, static_cast<Oracle>(o), ll, ul, random<S>(p.dim_w(), 0.01, 3),
+                    Vector<S>::Constant(p.dim_lambda(), S(-4)));
+      }
+      report<S>(state, work);
+    })->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+}
+
+// Equilibrium (h = 200): the map is B X^T and A Z (2h(p + h) flops per example), the Jacobian products
+// recompute the pre-activation and add A^T (2h(p + 2h)), or the parameter gradients G Z^T and G X
+// (4h(p + h)); the outer products touch only Z and C (6hc).
+template <class S>
+void register_equilibrium(Index batch) {
+  constexpr double h = 200;
+  for (int o = 0; o < 4; ++o) {
+    benchmark::RegisterBenchmark(name<S>("equilibrium", o, batch).c_str(), [=](benchmark::State& state) {
+      const Data& d = data();
+      const Equilibrium<S> p(d.train, d.validation, d.test, EquilibriumOptions{});
+      BlockBatchView<Equilibrium<S>> view(p);
+      const auto ids = draw(p.num_blocks(), batch, 1);
+      view.set_blocks(ids);
+      const double b = static_cast<double>(batch), ph = kFeatures;
+      const double flops[] = {2 * b * h * (ph + h), 2 * b * h * (ph + 2 * h), 4 * b * h * (ph + h), 6 * b * h * kClasses};
+      const Work work{flops[o], o == kOuter ? 0.0 : b * kFeatures * sizeof(S)};
+      const std::vector<SampleId> one{0};
+      time_oracle(state, view, static_cast<Oracle>(o), one, one, random<S>(view.dim_w(), 0.1, 3), p.initial_lambda());
+      report<S>(state, work);
+    })->Unit(benchmark::kMillisecond)->UseRealTime();
+  }
+}
+
+}  // namespace
+}  // namespace bilevel::bench
+
+int main(int argc, char** argv) {
+  using namespace bilevel::bench;
+  g_roofs = {triad_bandwidth(), gemm_flops<float>(), gemm_flops<double>()};
+  std::printf("roofs measured in this process: STREAM triad %.2f GB/s; Eigen GEMM %.1f GFLOP/s (float), %.1f (double)\n",
+              g_roofs.bandwidth / 1e9, g_roofs.gemm_float / 1e9, g_roofs.gemm_double / 1e9);
+  std::printf("machine balance: %.1f flops per byte (float), %.1f (double)\n", g_roofs.gemm_float / g_roofs.bandwidth,
+              g_roofs.gemm_double / g_roofs.bandwidth);
+  for (const bilevel::Index batch : {64, 256, 4096, 60000}) {
+    register_softmax<float>("logistic_ho", batch);
+    register_softmax<double>("logistic_ho", batch);
+    register_softmax<float>("data_poisoning", batch);
+    register_softmax<double>("data_poisoning", batch);
+  }
+  for (const bilevel::Index batch : {64, 600, 6000, 60000}) {
+    register_equilibrium<float>(batch);
+    register_equilibrium<double>(batch);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

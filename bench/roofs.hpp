@@ -1,0 +1,52 @@
+#pragma once
+// The machine's limits, measured in the benchmark's own process so that the fractions reported next
+// to each oracle compare numbers taken under the same conditions:
+//  - memory bandwidth: STREAM's triad a[i] = b[i] + s c[i] on arrays far larger than the caches,
+//    bytes = 3 arrays x n x 8 (STREAM's count, without the read a write-allocate cache adds); best pass;
+//  - compute: a large square matrix product with Eigen (2 n^3 flops), the best that the library the
+//    oracles use reaches on this core; best of a few.
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <vector>
+
+#include "bilevel/core/types.hpp"
+
+namespace bilevel::bench {
+
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Bytes per second.
+inline double triad_bandwidth(std::size_t n = std::size_t{1} << 25, int repeats = 10) {
+  std::vector<double> a(n, 0.0), b(n, 1.0), c(n, 2.0);
+  const double s = 3.0;
+  double best = 1e300;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    double* __restrict pa = a.data();
+    const double* __restrict pb = b.data();
+    const double* __restrict pc = c.data();
+    for (std::size_t i = 0; i < n; ++i) pa[i] = pb[i] + s * pc[i];
+    best = std::min(best, seconds_since(start));
+    b[static_cast<std::size_t>(r) % n] = a[static_cast<std::size_t>(r) * 7 % n];  // each pass depends on the last
+  }
+  return 3.0 * static_cast<double>(n) * sizeof(double) / best;
+}
+
+// Flops per second of an n x n x n product.
+template <class S>
+double gemm_flops(Index n = 1536, int repeats = 3) {
+  const Matrix<S> a = Matrix<S>::Random(n, n), b = Matrix<S>::Random(n, n);
+  Matrix<S> c(n, n);
+  double best = 1e300;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    c.noalias() = a * b;
+    best = std::min(best, seconds_since(start));
+  }
+  return 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n) / best;
+}
+
+}  // namespace bilevel::bench
