@@ -113,6 +113,20 @@ TEST(DeterministicAid, NonFiniteIteratesStopWithAClearMessage) {
   }
 }
 
+TEST(DeterministicAid, AGrowingLowerLevelResidualStopsBeforeOverflow) {
+  const auto p = nonsymmetric(0.9);
+  EstimatorOptions o = aid(20, 5);
+  o.ll.step.step = 3.0;  // (1 - eta) I + eta M has eigenvalues beyond 1 in modulus: finite but expanding
+  try {
+    estimate(p, o, test_lambda(3));
+    FAIL() << "expected a NumericalError";
+  } catch (const NumericalError& e) {
+    EXPECT_NE(std::string(e.what()).find("not a contraction"), std::string::npos) << e.what();
+  }
+  o.ll.step.step = 1.0;  // the same problem at a contracting step passes
+  EXPECT_NO_THROW(estimate(p, o, test_lambda(3)));
+}
+
 TEST(DeterministicAid, FloatAgreesWithDoubleToFloatPrecision) {
   const auto o = quadratic(0.6);
   MinimizationAdapter pd(QuadraticMinimization<double>(o), 1.0);

@@ -175,6 +175,7 @@ class HypergradientEstimator {
     const std::int64_t first = ll.warm_start_schedule ? state.ll_steps : 0;
     const auto b = static_cast<std::size_t>(ll_sampler_.batch_size());
     r_.ll_steps = 0;
+    double first_residual = 0;
     for (int i = 0; i < ll.iterations; ++i) {
       const Batch zeta = oracle.draw_ll(ll_sampler_, rng);
       const S eta = static_cast<S>(ll.step.at(first + i));
@@ -186,11 +187,22 @@ class HypergradientEstimator {
       oracle.map(r_.w, lambda, zeta, tmp_w_);
       tmp_w_ -= r_.w;  // Phi-hat(w) - w
       r_.ll_residual = static_cast<double>(tmp_w_.norm());
+      if (i == 0) first_residual = r_.ll_residual;
       r_.w += eta * tmp_w_;
       ++r_.ll_steps;
       if (ll.tolerance > 0 && r_.ll_residual <= ll.tolerance * (1.0 + static_cast<double>(r_.w.norm()))) break;
     }
     require_finite(r_.w, "the lower-level iterate w", r_.ll_steps);
+    // On full batches the steps of a contraction shrink the residual by 1 - eta (1 - q) each; growth
+    // (beyond rounding) means the map expands at these settings, which otherwise goes unnoticed until
+    // the run drifts or overflows. Minibatch residuals are noisy, so only deterministic solves are checked.
+    if (ll_sampler_.is_full_batch() && r_.ll_steps >= 3 &&
+        r_.ll_residual > 2.0 * first_residual + 1e-4 * (1.0 + static_cast<double>(r_.w.norm())))
+      throw NumericalError(fmt::format(
+          "the lower-level residual ||Phi(w) - w|| grew from {:.3g} to {:.3g} in {} full-batch steps: the "
+          "lower-level map is not a contraction at these settings; try a smaller problem.gamma or "
+          "estimator.ll.step",
+          first_residual, r_.ll_residual, r_.ll_steps));
   }
 
   void solve_linear_system(CountedOracle<P>& oracle, ConstVectorRef<S> lambda, EstimatorState<S>& state,
