@@ -24,12 +24,8 @@ const std::string kSmall =
 using DataPoisoningCommand = testing::FixtureDigits;
 
 TEST_F(DataPoisoningCommand, RunStaysFeasibleAndReportsTheAttack) {
-  const fs::path dir = fs::temp_directory_path() / ("bilevel-test-dp-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  const auto r = testing::run_bilevel("run " + kConfig + kSmall + " problem.epsilon=0.25 --out " + dir.string());
+  const auto [r, summary, last] = testing::run_and_read(kConfig + kSmall + " problem.epsilon=0.25");
   ASSERT_EQ(r.status, 0) << r.out;
-  std::ifstream in(dir / "summary.json");
-  const auto summary = nlohmann::json::parse(in);
   const auto& lambda = summary["lambda"];
   EXPECT_EQ(lambda.size(), 3u * 784u);
   double largest = 0;
@@ -37,7 +33,6 @@ TEST_F(DataPoisoningCommand, RunStaysFeasibleAndReportsTheAttack) {
   EXPECT_LE(largest, 0.25 + 1e-12);  // the projection keeps |noise| <= eps
   EXPECT_GT(largest, 0.0);           // and the attack moved
   EXPECT_NEAR(summary["final"]["validation_loss"].get<double>(), -summary["final"]["objective"].get<double>(), 1e-9);
-  fs::remove_all(dir);
 }
 
 TEST_F(DataPoisoningCommand, EpsilonOutOfRangeNamesTheKey) {
@@ -55,19 +50,14 @@ namespace {
 using HyperCleaningCommand = testing::FixtureDigits;
 
 TEST_F(HyperCleaningCommand, RunReportsTheWeightsOfCleanAndCorruptedExamples) {
-  const fs::path dir = fs::temp_directory_path() / ("bilevel-test-hc-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  const auto r = testing::run_bilevel("run " + std::string(BILEVEL_SOURCE_DIR) +
-                                      "/examples/hyper-cleaning.toml problem.train_size=15 problem.validation_size=8"
-                                      " problem.test_size=6 estimator.batch_size=5 precision=double ul.max_iterations=5"
-                                      " ul.eval_every=5 --out " + dir.string());
+  const auto [r, summary, last] = testing::run_and_read(
+      std::string(BILEVEL_SOURCE_DIR) +
+      "/examples/hyper-cleaning.toml problem.train_size=15 problem.validation_size=8"
+      " problem.test_size=6 estimator.batch_size=5 precision=double ul.max_iterations=5 ul.eval_every=5");
   ASSERT_EQ(r.status, 0) << r.out;
-  std::ifstream in(dir / "summary.json");
-  const auto summary = nlohmann::json::parse(in);
   EXPECT_EQ(summary["lambda"].size(), 15u);
   EXPECT_TRUE(summary["final"].contains("weight_corrupted"));
   EXPECT_NEAR(summary["initial"]["weight_clean"].get<double>(), 0.5, 1e-12);  // sigma(0)
-  fs::remove_all(dir);
 }
 
 }  // namespace
@@ -77,17 +67,12 @@ namespace bilevel {
 namespace {
 
 TEST(HyperRepresentationCommand, RunFitsTheSyntheticRegression) {
-  const fs::path dir = fs::temp_directory_path() / ("bilevel-test-hr-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  const auto r = testing::run_bilevel("run " + std::string(BILEVEL_SOURCE_DIR) +
-                                      "/examples/hyper-representation.toml problem.input_dim=8 problem.representation=12"
-                                      " problem.train_size=60 problem.validation_size=60 ul.max_iterations=300"
-                                      " ul.eval_every=0 --out " + dir.string());
+  const auto [r, summary, last] = testing::run_and_read(
+      std::string(BILEVEL_SOURCE_DIR) +
+      "/examples/hyper-representation.toml problem.input_dim=8 problem.representation=12"
+      " problem.train_size=60 problem.validation_size=60 ul.max_iterations=300 ul.eval_every=0");
   ASSERT_EQ(r.status, 0) << r.out;
-  std::ifstream in(dir / "summary.json");
-  const auto summary = nlohmann::json::parse(in);
   EXPECT_LT(summary["final"]["validation_loss"].get<double>(), 0.5 * summary["initial"]["validation_loss"].get<double>());
-  fs::remove_all(dir);
 }
 
 }  // namespace
@@ -139,19 +124,11 @@ const std::string kEquilibrium = std::string(BILEVEL_SOURCE_DIR) + "/examples/eq
                                  " estimator.outer_batch_size=5 precision=double ul.max_iterations=6 ul.eval_every=3";
 
 TEST_F(EquilibriumCommand, RunKeepsAContractionAndStoresOneStatePerExample) {
-  const fs::path dir = fs::temp_directory_path() / ("bilevel-test-eq-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  const auto r = testing::run_bilevel("run " + kEquilibrium + " --out " + dir.string());
+  const auto [r, summary, last] = testing::run_and_read(kEquilibrium);
   ASSERT_EQ(r.status, 0) << r.out;
-  std::ifstream in(dir / "summary.json");
-  const auto summary = nlohmann::json::parse(in);
   EXPECT_LE(summary["final"]["a_spectral_norm"].get<double>(), 0.5 + 1e-9);
   EXPECT_EQ(summary["counts"]["samples_ul"].get<int>(), 6 * 5);  // 5 examples per iteration
-  std::ifstream metrics(dir / "metrics.jsonl");
-  std::string line, last;
-  while (std::getline(metrics, line)) last = line;
-  EXPECT_EQ(nlohmann::json::parse(last)["warm_start_bytes"].get<int>(), 15 * 12 * 8);  // one z per example, double
-  fs::remove_all(dir);
+  EXPECT_EQ(last["warm_start_bytes"].get<int>(), 15 * 12 * 8);    // one z per example, double
 }
 
 TEST_F(EquilibriumCommand, HypergradOfTheSameSeedIsReproducibleAndBadRadiusNamesTheKey) {
@@ -189,22 +166,14 @@ const std::string kMeta = std::string(BILEVEL_SOURCE_DIR) + "/examples/meta-lear
                           " precision=double ul.max_iterations=4 ul.eval_every=2";
 
 TEST_F(MetaLearningCommand, RunReportsTaskAccuraciesAndTheHeadStoreWhenWarmStarted) {
-  const fs::path dir = fs::temp_directory_path() / ("bilevel-test-ml-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  const auto r = testing::run_bilevel("run " + kMeta + " estimator.ll.warm_start=true --out " + dir.string());
+  const auto [r, summary, last] = testing::run_and_read(kMeta + " estimator.ll.warm_start=true");
   ASSERT_EQ(r.status, 0) << r.out;
-  std::ifstream in(dir / "summary.json");
-  const auto summary = nlohmann::json::parse(in);
   EXPECT_EQ(summary["lambda"].size(), 8u * 784u + 8u);  // one layer of 8 tanh units
   for (const char* key : {"train_tasks_accuracy", "validation_tasks_accuracy", "test_tasks_accuracy"}) {
     const double a = summary["final"][key].get<double>();
     EXPECT_TRUE(a >= 0 && a <= 1) << key;
   }
-  std::ifstream metrics(dir / "metrics.jsonl");
-  std::string line, last;
-  while (std::getline(metrics, line)) last = line;
-  EXPECT_EQ(nlohmann::json::parse(last)["warm_start_bytes"].get<int>(), 5 * 8 * 3 * 8);  // 5 heads of 8 x 3 doubles
-  fs::remove_all(dir);
+  EXPECT_EQ(last["warm_start_bytes"].get<int>(), 5 * 8 * 3 * 8);  // 5 heads of 8 x 3 doubles
 }
 
 TEST_F(MetaLearningCommand, BadLayersAndImpossibleTasksAreClearErrors) {

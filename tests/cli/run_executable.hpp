@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace bilevel::testing {
@@ -27,6 +29,25 @@ inline CommandResult run_bilevel(const std::string& args) {
   while (fgets(buf.data(), buf.size(), pipe.get())) out += buf.data();
   const int status = pclose(pipe.release());
   return {WEXITSTATUS(status), out};
+}
+
+// `bilevel run ARGS --out <fresh scratch folder>`: the result, summary.json and the last line of
+// metrics.jsonl (null when absent); the folder is removed afterwards.
+struct RunOutput {
+  CommandResult result;
+  nlohmann::json summary, last_checkpoint;
+};
+inline RunOutput run_and_read(const std::string& args) {
+  namespace fs = std::filesystem;
+  static int counter = 0;
+  const fs::path dir = fs::temp_directory_path() / ("bilevel-run-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+  fs::remove_all(dir);
+  RunOutput o{run_bilevel("run " + args + " --out " + dir.string()), nullptr, nullptr};
+  if (std::ifstream in(dir / "summary.json"); in) o.summary = nlohmann::json::parse(in);
+  std::ifstream metrics(dir / "metrics.jsonl");
+  for (std::string line; std::getline(metrics, line);) o.last_checkpoint = nlohmann::json::parse(line);
+  fs::remove_all(dir);
+  return o;
 }
 
 // Points the mnist-digits dataset at the 29 real digits of tests/data/fixtures/digits.

@@ -1,5 +1,5 @@
 #pragma once
-// Helpers of the data tests: a per-process scratch folder for the files the tests write, and the
+// Helpers of the data tests: the Fashion-MNIST fixture, a per-process scratch folder for the files the tests write, and the
 // check that an error is a DataError whose message names what it should.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -9,10 +9,19 @@
 #include <vector>
 
 #include "bilevel/core/error.hpp"
+#include "bilevel/data/idx.hpp"
 
 namespace bilevel::testing {
 
 namespace fs = std::filesystem;
+
+inline const fs::path kFixtures = fs::path(BILEVEL_SOURCE_DIR) / "tests/data/fixtures";
+
+// The first 200 real Fashion-MNIST training images.
+inline Dataset fashion200() {
+  return read_idx((kFixtures / "fashion-train-200-images-idx3-ubyte.gz").string(),
+                  (kFixtures / "fashion-train-200-labels-idx1-ubyte.gz").string());
+}
 
 inline fs::path scratch(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("bilevel-data-test-" + std::to_string(getpid()));

@@ -24,7 +24,7 @@ using testing::scratch;
 
 namespace fs = std::filesystem;
 
-const fs::path kFixtures = fs::path(BILEVEL_SOURCE_DIR) / "tests/data/fixtures";
+using testing::kFixtures;
 const std::string kImages = (kFixtures / "fashion-train-200-images-idx3-ubyte.gz").string();
 const std::string kLabels = (kFixtures / "fashion-train-200-labels-idx1-ubyte.gz").string();
 

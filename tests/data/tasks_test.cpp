@@ -7,16 +7,12 @@
 #include <string>
 
 #include "bilevel/core/error.hpp"
-#include "bilevel/data/idx.hpp"
 #include "data_test_helpers.hpp"
 
 namespace bilevel {
 namespace {
 
-Dataset fashion200() {
-  const std::string dir = std::string(BILEVEL_SOURCE_DIR) + "/tests/data/fixtures/";
-  return read_idx(dir + "fashion-train-200-images-idx3-ubyte.gz", dir + "fashion-train-200-labels-idx1-ubyte.gz");
-}
+using testing::fashion200;
 
 TEST(Tasks, EachTaskHasDistinctClassesAndDisjointSupportAndQuery) {
   const Dataset d = fashion200();

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <string>
 
-#include "bilevel/data/idx.hpp"
 #include "bilevel/data/labels.hpp"
 #include "bilevel/data/text_formats.hpp"
 #include "data_test_helpers.hpp"
@@ -17,15 +16,9 @@ namespace bilevel {
 namespace {
 
 using testing::expect_data_error;
+using testing::fashion200;
 using testing::scratch;
 namespace fs = std::filesystem;
-
-const fs::path kFixtures = fs::path(BILEVEL_SOURCE_DIR) / "tests/data/fixtures";
-
-Dataset fashion200() {
-  return read_idx((kFixtures / "fashion-train-200-images-idx3-ubyte.gz").string(),
-                  (kFixtures / "fashion-train-200-labels-idx1-ubyte.gz").string());
-}
 
 std::string write_text(const std::string& name, const std::string& text) {
   const fs::path p = scratch(name);

@@ -61,34 +61,15 @@ TEST(MetaLearning, TheMapContractsWithTheBoundOfTheDefaultStep) {
   EXPECT_GE(q, 1.0 - p.gamma() * 0.5 - 1e-3);  // the ridge alone: the head has more entries than the support examples constrain
 }
 
-double objective(const MetaLearning<double>& p, const Vector<double>& lambda) {
-  SeparableEvaluator<MetaLearning<double>> e(p, EvaluationOptions{});
-  return e.evaluate(lambda, 1.0).objective;
-}
-
 TEST(MetaLearning, HypergradientOfAllTasksIsTheDerivativeOfTheAccuratelySolvedObjective) {
   const auto p = problem();
-  const Vector<double> lambda = point(p);
   EstimatorOptions o;
   o.ll.iterations = 3000;
   o.ll.tolerance = 1e-13;
   o.ls.method = LinearSystemMethod::kConjugateGradient;
   o.ls.iterations = 500;
   o.ls.tolerance = 1e-13;
-  SeparableHypergradientEstimator<MetaLearning<double>> estimator(p, o);
-  EstimatorState<double> state;
-  EstimatorStreams streams(0);
-  OracleCounts counts;
-  const Vector<double> h = estimator.compute(lambda, state, streams, counts).hypergradient;
-  Rng rng(5);
-  for (int k = 0; k < 3; ++k) {
-    Vector<double> d(p.dim_lambda());
-    for (Index i = 0; i < d.size(); ++i) d(i) = rng.normal();
-    d.normalize();
-    const double eps = 1e-5;
-    const double fd = (objective(p, lambda + eps * d) - objective(p, lambda - eps * d)) / (2 * eps);
-    EXPECT_NEAR(h.dot(d), fd, 1e-7 * (1 + std::abs(fd))) << "direction " << k;
-  }
+  expect_hypergradient_is_the_derivative_of_the_objective(p, point(p), o);
 }
 
 TEST(MetaLearning, AShortRunImprovesTheQueryAccuracyOfTheTrainingTasks) {

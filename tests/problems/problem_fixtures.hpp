@@ -1,6 +1,9 @@
 #pragma once
 // Shared pieces of the problem tests: the real Fashion-MNIST fixture and its splits, random points,
 // full batches.
+#include <gtest/gtest.h>
+
+#include <cmath>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -8,6 +11,7 @@
 #include "bilevel/core/rng.hpp"
 #include "bilevel/data/idx.hpp"
 #include "bilevel/data/splits.hpp"
+#include "bilevel/methods/engine.hpp"
 
 namespace bilevel::testing {
 
@@ -40,6 +44,28 @@ inline std::vector<SampleId> all_ids(Index n) {
   std::vector<SampleId> ids(static_cast<std::size_t>(n));
   std::iota(ids.begin(), ids.end(), SampleId{0});
   return ids;
+}
+
+// A separable problem's hypergradient over all its blocks, by `options`, against central differences
+// of its objective solved accurately (the evaluator) in three random directions.
+template <SeparableProblem P>
+void expect_hypergradient_is_the_derivative_of_the_objective(const P& p, const Vector<double>& lambda,
+                                                              const EstimatorOptions& options) {
+  SeparableHypergradientEstimator<P> estimator(p, options);
+  EstimatorState<double> state;
+  EstimatorStreams streams(0);
+  OracleCounts counts;
+  const Vector<double> h = estimator.compute(lambda, state, streams, counts).hypergradient;
+  auto objective = [&](const Vector<double>& l) { return SeparableEvaluator<P>(p, EvaluationOptions{}).evaluate(l, 1.0).objective; };
+  Rng rng(5);
+  for (int k = 0; k < 3; ++k) {
+    Vector<double> d(p.dim_lambda());
+    for (Index i = 0; i < d.size(); ++i) d(i) = rng.normal();
+    d.normalize();
+    const double eps = 1e-5;
+    const double fd = (objective(lambda + eps * d) - objective(lambda - eps * d)) / (2 * eps);
+    EXPECT_NEAR(h.dot(d), fd, 1e-7 * (1 + std::abs(fd))) << "direction " << k;
+  }
 }
 
 }  // namespace bilevel::testing

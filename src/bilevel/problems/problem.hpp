@@ -16,16 +16,13 @@
 
 namespace bilevel {
 
+// The five oracles and the feasible set, which every kind of problem has (below, and separable.hpp).
 template <class P>
-concept BilevelProblem =
+concept HasFixedPointOracles =
     std::floating_point<typename P::Scalar> &&
     requires(const P& p, ConstVectorRef<typename P::Scalar> x, VectorRef<typename P::Scalar> out, Batch b,
              Vector<typename P::Scalar>* g) {
-      { p.dim_w() } -> std::convertible_to<Index>;
       { p.dim_lambda() } -> std::convertible_to<Index>;
-      // Number of examples behind zeta (lower level) and xi (upper level); 0 = unbounded stream.
-      { p.ll_population() } -> std::convertible_to<Index>;
-      { p.ul_population() } -> std::convertible_to<Index>;
       // out = Phi-hat(w, lambda, batch)
       p.map(x, x, b, out);
       // out = d_w Phi-hat(w, lambda, batch)^T u          (size dim_w)
@@ -39,6 +36,14 @@ concept BilevelProblem =
       // Whether d_w Phi is symmetric (so conjugate gradient applies to the linear system)
       { p.jacobian_w_symmetric() } -> std::convertible_to<bool>;
     };
+
+template <class P>
+concept BilevelProblem = HasFixedPointOracles<P> && requires(const P& p) {
+  { p.dim_w() } -> std::convertible_to<Index>;
+  // Number of examples behind zeta (lower level) and xi (upper level); 0 = unbounded stream.
+  { p.ll_population() } -> std::convertible_to<Index>;
+  { p.ul_population() } -> std::convertible_to<Index>;
+};
 
 // A lower level given as a minimisation, w(lambda) = argmin_w g(w, lambda), g strongly convex in w.
 // MinimizationAdapter turns it into the fixed-point form Phi = w - gamma grad_w g.

@@ -15,7 +15,6 @@
 // BlockBatchView fixes the blocks and is then an ordinary deterministic BilevelProblem: the bilevel
 // problem of that minibatch of examples, whose exact hypergradient is an unbiased estimate of grad f.
 // The one estimator runs on it (estimators/separable_estimator.hpp).
-#include <concepts>
 #include <vector>
 
 #include "bilevel/core/sampler.hpp"
@@ -24,20 +23,10 @@
 namespace bilevel {
 
 template <class P>
-concept SeparableProblem =
-    std::floating_point<typename P::Scalar> &&
-    requires(const P& p, ConstVectorRef<typename P::Scalar> x, VectorRef<typename P::Scalar> out, Batch b,
-             Vector<typename P::Scalar>* g) {
-      { p.num_blocks() } -> std::convertible_to<Index>;  // n: examples or tasks (finite)
-      { p.block_dim() } -> std::convertible_to<Index>;   // size of one z_i
-      { p.dim_lambda() } -> std::convertible_to<Index>;
-      p.map(x, x, b, out);
-      p.map_vjp_w(x, x, x, b, out);
-      p.map_vjp_lambda(x, x, x, b, out);
-      { p.outer(x, x, b, g, g) } -> std::convertible_to<typename P::Scalar>;
-      { p.constraint() } -> std::convertible_to<const ConstraintSet<typename P::Scalar>&>;
-      { p.jacobian_w_symmetric() } -> std::convertible_to<bool>;
-    };
+concept SeparableProblem = HasFixedPointOracles<P> && requires(const P& p) {
+  { p.num_blocks() } -> std::convertible_to<Index>;  // n: examples or tasks (finite)
+  { p.block_dim() } -> std::convertible_to<Index>;   // size of one z_i
+};
 
 // The bilevel problem of a fixed set of blocks: w is their stacked states, every oracle acts on all of
 // them (the LL and UL populations are one "sample": the whole set). Changing the blocks changes dim_w.

@@ -16,12 +16,9 @@ template <class S>
 int execute(Config& c, const CommandRequest& request) {
   const DataSplits data = read_data_splits(c);
   DataPoisoningOptions o;
-  const double fraction = c.get_double("problem.poisoned_fraction", 0.2);
-  if (!(fraction > 0 && fraction <= 1)) c.fail("problem.poisoned_fraction", fmt::format("must be in (0, 1], got {}", fraction));
-  o.epsilon = c.get_double("problem.epsilon", o.epsilon);
-  if (!(o.epsilon > 0 && o.epsilon <= 1)) c.fail("problem.epsilon", fmt::format("must be in (0, 1], got {}", o.epsilon));
-  o.regularization = c.get_double("problem.regularization", o.regularization);
-  if (!(o.regularization > 0)) c.fail("problem.regularization", fmt::format("must be > 0, got {}", o.regularization));
+  const double fraction = read_double_in(c, "problem.poisoned_fraction", 0.2, 0, 1, "(]");
+  o.epsilon = read_double_in(c, "problem.epsilon", o.epsilon, 0, 1, "(]");
+  o.regularization = read_double_in(c, "problem.regularization", o.regularization, 0, kUnbounded, "()");
   const auto poisoned = std::max<Index>(1, static_cast<Index>(std::llround(fraction * static_cast<double>(data.train.size()))));
   DataPoisoning<S> base(data.train, poisoned, data.validation, data.test, o);
   const double auto_gamma = 1.0 / (base.data_smoothness() + base.strong_convexity());

@@ -12,10 +12,8 @@ namespace {
 template <class S>
 int execute(Config& c, const CommandRequest& request) {
   DataSplits data = read_data_splits(c);
-  const double corruption = c.get_double("problem.corruption", 0.4);
-  if (!(corruption >= 0 && corruption < 1)) c.fail("problem.corruption", fmt::format("must be in [0, 1), got {}", corruption));
-  const double reg = c.get_double("problem.regularization", 0.001);
-  if (!(reg > 0)) c.fail("problem.regularization", fmt::format("must be > 0, got {}", reg));
+  const double corruption = read_double_in(c, "problem.corruption", 0.4, 0, 1, "[)");
+  const double reg = read_double_in(c, "problem.regularization", 0.001, 0, kUnbounded, "()");
   std::vector<bool> corrupted = corrupt_labels(data.train, corruption, static_cast<std::uint64_t>(c.get_int("problem.seed", 0)) + 7);
   HyperCleaning<S> base(data.train, std::move(corrupted), data.validation, data.test, reg);
   const double auto_gamma = 1.0 / (base.data_smoothness() + base.strong_convexity());

@@ -14,12 +14,9 @@ int execute(Config& c, const CommandRequest& request) {
   o.representation = read_size(c, "problem.representation", o.representation);
   o.train_size = read_size(c, "problem.train_size", o.train_size);
   o.validation_size = read_size(c, "problem.validation_size", o.validation_size);
-  o.noise = c.get_double("problem.noise", o.noise);
-  if (!(o.noise >= 0)) c.fail("problem.noise", fmt::format("must be >= 0, got {}", o.noise));
-  o.mu = c.get_double("problem.mu", o.mu);
-  if (!(o.mu > 0)) c.fail("problem.mu", fmt::format("must be > 0, got {}", o.mu));
-  o.radius = c.get_double("problem.radius", o.radius);
-  if (!(o.radius >= 0)) c.fail("problem.radius", fmt::format("must be > 0 (or 0 for 2 ||H_true||), got {}", o.radius));
+  o.noise = read_double_in(c, "problem.noise", o.noise, 0, kUnbounded);
+  o.mu = read_double_in(c, "problem.mu", o.mu, 0, kUnbounded, "()");
+  o.radius = read_double_in(c, "problem.radius", o.radius, 0, kUnbounded, "[]", "(0 = 2 ||H_true||)");
   o.seed = static_cast<std::uint64_t>(c.get_int("problem.seed", 0));
   HyperRepresentation<S> base(o);
   const double auto_gamma = 1.0 / base.smoothness();

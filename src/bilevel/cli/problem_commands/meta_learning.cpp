@@ -20,16 +20,11 @@ int execute(Config& c, const CommandRequest& request) {
   o.shape.shots = static_cast<int>(read_size(c, "problem.shots", o.shape.shots));
   o.shape.queries = static_cast<int>(read_size(c, "problem.queries", o.shape.queries));
   o.train_tasks = read_size(c, "problem.train_tasks", o.train_tasks);
-  o.metric_tasks = c.get_int("problem.metric_tasks", o.metric_tasks);
-  if (o.metric_tasks < 0 || o.metric_tasks > 100000)
-    c.fail("problem.metric_tasks", fmt::format("must be in [0, 100000], got {}", o.metric_tasks));
-  o.mu = c.get_double("problem.mu", o.mu);
-  if (!(o.mu > 0)) c.fail("problem.mu", fmt::format("must be > 0, got {}", o.mu));
+  o.metric_tasks = read_int_in(c, "problem.metric_tasks", o.metric_tasks, 0, 100000);
+  o.mu = read_double_in(c, "problem.mu", o.mu, 0, kUnbounded, "()");
   o.gamma = read_gamma(c, 0.0);
-  o.init_scale = c.get_double("problem.init_scale", o.init_scale);
-  if (!(o.init_scale >= 0)) c.fail("problem.init_scale", fmt::format("must be >= 0, got {}", o.init_scale));
-  o.metric_iterations = static_cast<int>(c.get_int("problem.metric_iterations", o.metric_iterations));
-  if (o.metric_iterations < 1) c.fail("problem.metric_iterations", fmt::format("must be >= 1, got {}", o.metric_iterations));
+  o.init_scale = read_double_in(c, "problem.init_scale", o.init_scale, 0, kUnbounded);
+  o.metric_iterations = static_cast<int>(read_size(c, "problem.metric_iterations", o.metric_iterations));
   o.seed = static_cast<std::uint64_t>(c.get_int("problem.seed", 0));
   const MetaLearning<S> p(data.train, data.validation, data.test, o);
   return execute_on_problem(p, c, request);
