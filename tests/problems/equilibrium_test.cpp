@@ -36,15 +36,7 @@ Vector<double> point(const Equilibrium<double>& p, std::uint64_t seed = 2) {
 
 TEST(Equilibrium, OraclesOfAMinibatchPassFiniteDifferences) {
   const auto p = problem();
-  BlockBatchView<Equilibrium<double>> view(p);
-  const std::vector<SampleId> minibatch{3, 17, 42, 99, 17}, all = all_ids(p.num_blocks());
-  for (Batch blocks : {Batch(minibatch), Batch(all)}) {
-    view.set_blocks(blocks);
-    const Vector<double> w = random_vector(view.dim_w(), 0.5, 1);
-    const std::vector<SampleId> one{0};
-    const auto report = check_oracles(view, w, point(p), one, one);
-    EXPECT_TRUE(report.passed()) << report.summary();
-  }
+  expect_block_oracles_pass_finite_differences(p, {3, 17, 42, 99, 17}, point(p));
 }
 
 TEST(Equilibrium, TheMapContractsWithTheRadiusOfAAsBound) {

@@ -38,15 +38,7 @@ Vector<double> point(const MetaLearning<double>& p) {
 
 TEST(MetaLearning, OraclesOfAMinibatchOfTasksPassFiniteDifferences) {
   const auto p = problem();
-  View view(p);
-  const std::vector<SampleId> minibatch{4, 1, 4}, all = all_ids(p.num_blocks());
-  for (Batch blocks : {Batch(minibatch), Batch(all)}) {
-    view.set_blocks(blocks);
-    const Vector<double> w = random_vector(view.dim_w(), 0.5, 1);
-    const std::vector<SampleId> one{0};
-    const auto report = check_oracles(view, w, point(p), one, one);
-    EXPECT_TRUE(report.passed()) << report.summary();
-  }
+  expect_block_oracles_pass_finite_differences(p, {4, 1, 4}, point(p));
 }
 
 TEST(MetaLearning, TheMapContractsWithTheBoundOfTheDefaultStep) {

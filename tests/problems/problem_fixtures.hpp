@@ -12,6 +12,7 @@
 #include "bilevel/data/idx.hpp"
 #include "bilevel/data/splits.hpp"
 #include "bilevel/methods/engine.hpp"
+#include "bilevel/problems/finite_difference.hpp"
 
 namespace bilevel::testing {
 
@@ -44,6 +45,20 @@ inline std::vector<SampleId> all_ids(Index n) {
   std::vector<SampleId> ids(static_cast<std::size_t>(n));
   std::iota(ids.begin(), ids.end(), SampleId{0});
   return ids;
+}
+
+// The five oracles of a separable problem's view, on a minibatch of blocks (duplicates allowed) and on
+// all of them, against finite differences at lambda.
+template <SeparableProblem P>
+void expect_block_oracles_pass_finite_differences(const P& p, const std::vector<SampleId>& minibatch,
+                                                  const Vector<double>& lambda) {
+  BlockBatchView<P> view(p);
+  const std::vector<SampleId> all = all_ids(p.num_blocks()), one{0};
+  for (Batch blocks : {Batch(minibatch), Batch(all)}) {
+    view.set_blocks(blocks);
+    const auto report = check_oracles(view, random_vector(view.dim_w(), 0.5, 1), lambda, one, one);
+    EXPECT_TRUE(report.passed()) << report.summary();
+  }
 }
 
 // A separable problem's hypergradient over all its blocks, by `options`, against central differences
