@@ -12,6 +12,7 @@
 
 #include "bilevel/cli/config.hpp"
 #include "bilevel/cli/files.hpp"
+#include "bilevel/cli/interrupt.hpp"
 #include "bilevel/cli/json_output.hpp"
 #include "bilevel/cli/options_config.hpp"
 #include "bilevel/cli/problem_config.hpp"
@@ -74,7 +75,9 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
 
   run_detail::MetricsWriter<S> metrics(dir / "metrics.jsonl");
   ProgressBar<S> progress(ul.max_iterations);
-  Callback<S>* callbacks[] = {&metrics, &progress};
+  const InterruptGuard interrupt;
+  StopOnInterrupt<S> stop_on_interrupt(interrupt);
+  Callback<S>* callbacks[] = {&metrics, &progress, &stop_on_interrupt};
 
   nlohmann::ordered_json summary;
   summary["problem"] = c.get_string("problem.name", "quadratic");
@@ -89,8 +92,11 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
     write_file_atomically(dir / "summary.json", summary.dump(2) + "\n");
     throw NumericalError(fmt::format("{} (metrics up to the failure are in {})", e.what(), dir.string()));
   }
-  summary["status"] = "completed";
-  summary["stop_reason"] = result.stop_reason;
+  const int signal = interrupt.signal();
+  const std::string stop_reason =
+      signal == SIGINT ? "signal:SIGINT" : signal == SIGTERM ? "signal:SIGTERM" : result.stop_reason;
+  summary["status"] = signal != 0 ? "interrupted" : "completed";
+  summary["stop_reason"] = stop_reason;
   summary["iterations"] = result.iterations;
   summary["seconds"] = result.seconds;
   summary["counts"] = to_json(result.counts);
@@ -107,7 +113,7 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
       "  ||G||   {:.4g} -> {:.4g}\n"
       "  spent   {} samples (ll {}, ul {}), {} gradients, {} matvecs\n"
       "  wrote   {}/{{config.toml, metrics.jsonl, summary.json}}\n",
-      result.iterations, result.stop_reason, result.seconds, first.evaluation.objective,
+      result.iterations, stop_reason, result.seconds, first.evaluation.objective,
       result.last->evaluation.objective, first.evaluation.prox_gradient_norm,
       result.last->evaluation.prox_gradient_norm, result.counts.samples(), result.counts.samples_ll,
       result.counts.samples_ul, result.counts.gradients(), result.counts.matvecs(), dir.string());
@@ -116,6 +122,11 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
   const auto& after = result.last->evaluation.metrics;
   for (std::size_t i = 0; i < before.size() && i < after.size(); ++i)
     out << fmt::format("  {:<20} {:.4g} -> {:.4g}\n", before[i].first, before[i].second, after[i].second);
+  if (signal != 0) {
+    out << fmt::format("  interrupted by {} after iteration {}: the files above hold the run up to there\n",
+                       signal == SIGINT ? "SIGINT" : "SIGTERM", result.iterations);
+    return 128 + signal;
+  }
   return 0;
 }
 
