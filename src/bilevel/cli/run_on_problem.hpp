@@ -57,6 +57,12 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
   const EvaluationOptions evaluation = read_evaluation_options(c);
   c.finish();
 
+  try {  // the estimator's options against this problem, named as the config names them
+    estimator.validate(EngineFor<P>::ll_population(problem), EngineFor<P>::ul_population(problem),
+                       problem.jacobian_w_symmetric());
+  } catch (const InvalidOptions& e) {
+    throw ConfigError(fmt::format("{}: estimator.{}", c.source(), e.what()));
+  }
   std::optional<OuterLoop<P>> loop;
   try {
     loop.emplace(problem, estimator, ul, seed, evaluation);

@@ -33,9 +33,7 @@ class SeparableHypergradientEstimator {
   SeparableHypergradientEstimator(const P& problem, EstimatorOptions options)
       : p_(problem), o_(std::move(options)), view_(std::make_unique<View>(problem)) {
     if (p_.num_blocks() < 1) throw InvalidOptions("a separable problem needs at least one block");
-    if (o_.outer_batch_size < 0 || o_.outer_batch_size > p_.num_blocks())
-      throw InvalidOptions(fmt::format("outer_batch_size: {} blocks requested, the problem has {} (0 = all)",
-                                       o_.outer_batch_size, p_.num_blocks()));
+    o_.validate(p_.num_blocks(), p_.num_blocks(), p_.jacobian_w_symmetric());  // its examples are the blocks
     rebuild();
   }
 
