@@ -18,6 +18,15 @@ enum class Sampling {
   kWithReplacement,     // i.i.d. uniform ids
 };
 
+// Whether `batch` is 0..n-1 in order: the full batch as samplers give it, which oracles may serve from
+// their stored data without gathering a copy.
+inline bool is_full_range(Batch batch, Index n) {
+  if (static_cast<Index>(batch.size()) != n) return false;
+  for (std::size_t i = 0; i < batch.size(); ++i)
+    if (batch[i] != i) return false;
+  return true;
+}
+
 // Draws minibatches of `batch_size` ids from [0, population). A batch as large as the population is
 // the full batch: ids 0..n-1 in order, and no randomness is consumed, so deterministic runs do not
 // depend on the seed. The returned span stays valid until the next draw.

@@ -106,28 +106,28 @@ class DataPoisoning {
     const std::vector<std::int32_t> y = labels(batch);
     Matrix<S> p = x * W;
     softmax::softmax_rows(p, std::span<const std::int32_t>(y));
-    const Matrix<S> z = x * U;  // row i: z_i^T = x~_i^T U
+    Matrix<S> curvature = x * U;  // row i: x~_i^T U, then J_i applied: the softmax Jacobian's part
+    softmax::apply_softmax_jacobian(p, curvature);
     out.setZero();
     const S inv_n = S(1) / static_cast<S>(batch.size());
-    Vector<S> residual(classes_), curvature(classes_);
+    Vector<S> residual(classes_);
     for (std::size_t k = 0; k < batch.size(); ++k) {
       const auto i = static_cast<Index>(batch[k]);
       if (i >= poisoned_) continue;
       const auto row = static_cast<Index>(k);
       residual = p.row(row).transpose();
       residual(y[k]) -= S(1);
-      curvature = p.row(row).transpose().cwiseProduct(z.row(row).transpose());
-      curvature -= p.row(row).transpose() * p.row(row).dot(z.row(row));
-      out.segment(i * d, d) += inv_n * (U * residual + W * curvature);
+      out.segment(i * d, d) += inv_n * (U * residual + W * curvature.row(row).transpose());
     }
   }
 
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> /*lambda*/, Batch batch, Vector<S>* grad_w,
           Vector<S>* grad_lambda) const {
     const auto W = weights(w);
-    const auto [x, y] = softmax::gather(validation_.x, validation_.y, batch, "data-poisoning");
     Matrix<S> g;
-    const S loss = softmax::loss_and_grad<S>(x, std::span<const std::int32_t>(y), W, grad_w ? &g : nullptr);
+    const S loss = softmax::with_rows(validation_, batch, "data-poisoning", [&](const auto& x, std::span<const std::int32_t> y) {
+      return softmax::loss_and_grad<S>(x, y, W, grad_w ? &g : nullptr);
+    });
     if (grad_w) *grad_w = -Eigen::Map<const Vector<S>>(g.data(), g.size());
     if (grad_lambda) grad_lambda->setZero(dim_lambda());
     return -loss;
@@ -150,7 +150,7 @@ class DataPoisoning {
   // The rows of the batch with their noise added.
   RowMatrix<S> poisoned_rows(ConstVectorRef<S> lambda, Batch batch) const {
     const Index d = train_.x.cols();
-    RowMatrix<S> x = softmax::gather(train_.x, train_.y, batch, "data-poisoning").first;
+    RowMatrix<S> x = softmax::gather_rows(train_.x, batch, "data-poisoning");
     for (std::size_t k = 0; k < batch.size(); ++k) {
       const auto i = static_cast<Index>(batch[k]);
       if (i < poisoned_) x.row(static_cast<Index>(k)) += lambda.segment(i * d, d).transpose();

@@ -87,30 +87,28 @@ class Equilibrium {
   void map(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, VectorRef<S> out) const {
     const auto z = states(w, blocks.size());
     Eigen::Map<Matrix<S>> phi(out.data(), o_.hidden, z.cols());
-    phi = preactivation(z, lambda, blocks).array().tanh();
+    with_inputs(blocks, [&](const RowMatrix<S>& x) { phi = drive(z, lambda, x).array().tanh(); });
   }
 
   void map_vjp_w(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch blocks,
                  VectorRef<S> out) const {
     const auto z = states(w, blocks.size());
-    const Matrix<S> g = masked(preactivation(z, lambda, blocks), states(u, blocks.size()));
+    const Matrix<S> g =
+        with_inputs(blocks, [&](const RowMatrix<S>& x) { return masked(drive(z, lambda, x), states(u, blocks.size())); });
     Eigen::Map<Matrix<S>>(out.data(), o_.hidden, z.cols()).noalias() = a(lambda).transpose() * g;
   }
 
   void map_vjp_lambda(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch blocks,
                       VectorRef<S> out) const {
     const auto z = states(w, blocks.size());
-    const Matrix<S> g = masked(preactivation(z, lambda, blocks), states(u, blocks.size()));
     out.setZero();
     const Index h = o_.hidden;
-    Eigen::Map<Matrix<S>>(out.data() + offset_a(), h, h).noalias() = g * z.transpose();
-    Eigen::Map<Matrix<S>> db(out.data() + offset_b(), h, p_);
-    if (is_all(blocks)) {
-      db.noalias() = g * train_.x;
-    } else {
-      db.noalias() = g * softmax::gather(train_.x, train_.y, blocks, "equilibrium").first;
-    }
-    out.segment(offset_c(), h) = g.rowwise().sum();
+    with_inputs(blocks, [&](const RowMatrix<S>& x) {  // one gather serves P and dB
+      const Matrix<S> g = masked(drive(z, lambda, x), states(u, blocks.size()));
+      Eigen::Map<Matrix<S>>(out.data() + offset_a(), h, h).noalias() = g * z.transpose();
+      Eigen::Map<Matrix<S>>(out.data() + offset_b(), h, p_).noalias() = g * x;
+      out.segment(offset_c(), h) = g.rowwise().sum();
+    });
   }
 
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, Vector<S>* grad_w, Vector<S>* grad_lambda) const {
@@ -118,9 +116,7 @@ class Equilibrium {
     const Index m = z.cols();
     std::vector<std::int32_t> labels(blocks.size());
     for (std::size_t j = 0; j < blocks.size(); ++j) labels[j] = train_.y[checked(blocks[j])];
-    // Logits with examples in rows (m x k), as softmax_rows expects.
-    Matrix<S> logits = z.transpose() * c_out(lambda).transpose();
-    logits.rowwise() += d_out(lambda).transpose();
+    Matrix<S> logits = logits_of(z, lambda);
     const S loss = softmax::softmax_rows(logits, labels) / static_cast<S>(m);
     if (grad_w || grad_lambda) {
       for (Index j = 0; j < m; ++j) logits(j, labels[static_cast<std::size_t>(j)]) -= S(1);
@@ -144,10 +140,10 @@ class Equilibrium {
   // metric_iterations steps), and ||A||_2, the contraction bound.
   std::vector<std::pair<std::string, double>> metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const {
     std::vector<std::pair<std::string, double>> m;
-    add(m, "train", classify(states(w, static_cast<std::size_t>(num_blocks())), lambda, train_.y));
+    softmax::add_metrics(m, "train", classify(states(w, static_cast<std::size_t>(num_blocks())), lambda, train_.y));
     for (const auto& [name, split] : {std::pair{"validation", &validation_}, std::pair{"test", &test_}}) {
       if (split->x.rows() == 0) continue;
-      add(m, name, classify(solve(*split, lambda), lambda, split->y));
+      softmax::add_metrics(m, name, classify(solve(*split, lambda), lambda, split->y));
     }
     m.emplace_back("a_spectral_norm", static_cast<double>(spectral_norm<S>(a(lambda))));
     return m;
@@ -177,24 +173,20 @@ class Equilibrium {
       throw InvalidOptions(fmt::format("equilibrium: example id {} outside the {} training examples", id, num_blocks()));
     return static_cast<std::size_t>(id);
   }
-  // Whether the batch is every training example in order (evaluation): then no rows are copied.
-  bool is_all(Batch blocks) const {
-    if (static_cast<Index>(blocks.size()) != num_blocks()) return false;
-    for (std::size_t i = 0; i < blocks.size(); ++i)
-      if (blocks[i] != i) return false;
-    return true;
+  // f(x) with the inputs of the blocks' examples: the training matrix itself for all of them in order
+  // (evaluation), a gathered copy otherwise.
+  template <class F>
+  decltype(auto) with_inputs(Batch blocks, F&& f) const {
+    if (is_full_range(blocks, num_blocks())) return f(train_.x);
+    return f(softmax::gather_rows(train_.x, blocks, "equilibrium"));
   }
 
-  // P = A Z + B X^T + c 1^T for the examples `rows` of x (all rows when `rows` is empty).
+  // P = A Z + B X^T + c 1^T, examples of x by rows.
   Matrix<S> drive(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda, const RowMatrix<S>& x) const {
     Matrix<S> pre = b(lambda) * x.transpose();
     pre.noalias() += a(lambda) * z;
     pre.colwise() += c(lambda);
     return pre;
-  }
-  Matrix<S> preactivation(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda, Batch blocks) const {
-    if (is_all(blocks)) return drive(z, lambda, train_.x);
-    return drive(z, lambda, softmax::gather(train_.x, train_.y, blocks, "equilibrium").first);
   }
   // D o U with D = 1 - tanh(P)^2.
   static Matrix<S> masked(const Matrix<S>& pre, const Eigen::Ref<const Matrix<S>>& u) {
@@ -216,22 +208,16 @@ class Equilibrium {
     return z;
   }
 
-  softmax::LossAccuracy classify(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda,
-                                 const std::vector<std::int32_t>& y) const {
+  // C Z + d with examples in rows (m x k), as the softmax helpers expect.
+  Matrix<S> logits_of(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda) const {
     Matrix<S> logits = z.transpose() * c_out(lambda).transpose();
     logits.rowwise() += d_out(lambda).transpose();
-    Index correct = 0;
-    for (Index j = 0; j < logits.rows(); ++j) {
-      Index best = 0;
-      logits.row(j).maxCoeff(&best);
-      correct += best == y[static_cast<std::size_t>(j)];
-    }
-    const double loss = static_cast<double>(softmax::softmax_rows(logits, y)) / static_cast<double>(logits.rows());
-    return {loss, static_cast<double>(correct) / static_cast<double>(logits.rows())};
+    return logits;
   }
-  static void add(std::vector<std::pair<std::string, double>>& m, std::string_view split, softmax::LossAccuracy r) {
-    m.emplace_back(fmt::format("{}_loss", split), r.loss);
-    m.emplace_back(fmt::format("{}_accuracy", split), r.accuracy);
+  softmax::LossAccuracy classify(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda,
+                                 const std::vector<std::int32_t>& y) const {
+    Matrix<S> logits = logits_of(z, lambda);
+    return softmax::loss_accuracy<S>(logits, y);
   }
 
   EquilibriumOptions o_;

@@ -97,9 +97,10 @@ class HyperCleaning {
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> /*lambda*/, Batch batch, Vector<S>* grad_w,
           Vector<S>* grad_lambda) const {
     const auto W = weights(w);
-    const auto [x, y] = softmax::gather(validation_.x, validation_.y, batch, "hyper-cleaning");
     Matrix<S> g;
-    const S loss = softmax::loss_and_grad<S>(x, std::span<const std::int32_t>(y), W, grad_w ? &g : nullptr);
+    const S loss = softmax::with_rows(validation_, batch, "hyper-cleaning", [&](const auto& x, std::span<const std::int32_t> y) {
+      return softmax::loss_and_grad<S>(x, y, W, grad_w ? &g : nullptr);
+    });
     if (grad_w) *grad_w = Eigen::Map<const Vector<S>>(g.data(), g.size());
     if (grad_lambda) grad_lambda->setZero(dim_lambda());
     return loss;

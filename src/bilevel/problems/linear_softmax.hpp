@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/sampler.hpp"
 #include "bilevel/data/dataset.hpp"
 
 #include "bilevel/core/types.hpp"
@@ -73,6 +74,15 @@ S loss_and_grad(const ConstRows<S>& x, std::span<const std::int32_t> y, const Co
   return loss;
 }
 
+// A <- J o A = P o A - P o rowsum(P o A): row i multiplied by the softmax Jacobian diag(p_i) - p_i p_i^T
+// (P holds the probabilities by rows).
+template <class S>
+void apply_softmax_jacobian(const Matrix<S>& p, Matrix<S>& a) {
+  a.array() *= p.array();                                  // P o A
+  const Vector<S> rows = a.rowwise().sum();                // rowsum(P o A)
+  a.array() -= p.array().colwise() * rows.array();         // - P o rowsum
+}
+
 // H U = X^T diag(a) (P o Z_U - P o rowsum(P o Z_U)) / n, the Hessian of the mean (weighted) loss in W
 // applied to U.
 template <class S>
@@ -81,9 +91,7 @@ void hessian_vector(const ConstRows<S>& x, std::span<const std::int32_t> y, cons
   Matrix<S> p = x * w;
   softmax_rows(p, y);
   Matrix<S> zu = x * u;
-  zu.array() *= p.array();                                   // P o Z_U
-  const Vector<S> rows = zu.rowwise().sum();                 // rowsum(P o Z_U)
-  zu.array() -= p.array().colwise() * rows.array();          // - P o rowsum
+  apply_softmax_jacobian(p, zu);
   if (!a.empty()) zu = Eigen::Map<const Vector<S>>(a.data(), static_cast<Index>(a.size())).asDiagonal() * zu;
   out.noalias() = x.transpose() * zu / static_cast<S>(x.rows());
 }
@@ -108,18 +116,25 @@ struct LossAccuracy {
   double loss = 0, accuracy = 0;
 };
 
-// Mean loss and the fraction of examples whose largest logit is the label's.
+// Mean loss and the fraction of examples whose largest logit is the label's, from logits by rows
+// (overwritten by the probabilities).
 template <class S>
-LossAccuracy evaluate(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w) {
-  Matrix<S> z = x * w;
+LossAccuracy loss_accuracy(Matrix<S>& z, std::span<const std::int32_t> y) {
   Index correct = 0;
   for (Index i = 0; i < z.rows(); ++i) {
     Index best = 0;
     z.row(i).maxCoeff(&best);
     correct += best == y[static_cast<std::size_t>(i)];
   }
-  const double loss = static_cast<double>(softmax_rows(z, y)) / static_cast<double>(x.rows());
-  return {loss, static_cast<double>(correct) / static_cast<double>(x.rows())};
+  const double loss = static_cast<double>(softmax_rows(z, y)) / static_cast<double>(z.rows());
+  return {loss, static_cast<double>(correct) / static_cast<double>(z.rows())};
+}
+
+// The same for the linear model W on examples x.
+template <class S>
+LossAccuracy evaluate(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w) {
+  Matrix<S> z = x * w;
+  return loss_accuracy<S>(z, y);
 }
 
 // One split of a classification dataset in the problem's scalar type.
@@ -149,29 +164,49 @@ ConstWeights<S> weights(ConstVectorRef<S> w, Index features, Index classes) {
   return ConstWeights<S>(w.data(), features, classes);
 }
 
-// The rows and labels of `batch` (a copy), every id checked; `problem` names the caller in errors.
+// The rows of `batch` (a copy), every id checked; `problem` names the caller in errors.
 template <class S>
-std::pair<RowMatrix<S>, std::vector<std::int32_t>> gather(const RowMatrix<S>& x, const std::vector<std::int32_t>& y,
-                                                          Batch batch, std::string_view problem) {
+RowMatrix<S> gather_rows(const RowMatrix<S>& x, Batch batch, std::string_view problem) {
   RowMatrix<S> rows(static_cast<Index>(batch.size()), x.cols());
-  std::vector<std::int32_t> labels(batch.size());
   for (std::size_t k = 0; k < batch.size(); ++k) {
     if (batch[k] >= static_cast<SampleId>(x.rows()))
       throw InvalidOptions(fmt::format("{}: sample id {} outside the {} examples", problem, batch[k], x.rows()));
     rows.row(static_cast<Index>(k)) = x.row(static_cast<Index>(batch[k]));
-    labels[k] = y[batch[k]];
   }
+  return rows;
+}
+
+// The rows and labels of `batch` (a copy), every id checked.
+template <class S>
+std::pair<RowMatrix<S>, std::vector<std::int32_t>> gather(const RowMatrix<S>& x, const std::vector<std::int32_t>& y,
+                                                          Batch batch, std::string_view problem) {
+  RowMatrix<S> rows = gather_rows(x, batch, problem);
+  std::vector<std::int32_t> labels(batch.size());
+  for (std::size_t k = 0; k < batch.size(); ++k) labels[k] = y[batch[k]];
   return {std::move(rows), std::move(labels)};
 }
 
-// Appends "<split>_loss" and "<split>_accuracy" of W on (x, y) to `m`; nothing for an empty split.
+// Calls f(rows, labels) with the examples of `batch`: the stored matrix itself for the full batch in
+// order (as the samplers give it: no copy), a gathered copy otherwise.
+template <class S, class F>
+decltype(auto) with_rows(const Split<S>& data, Batch batch, std::string_view problem, F&& f) {
+  if (is_full_range(batch, data.x.rows())) return f(data.x, std::span<const std::int32_t>(data.y));
+  const auto [rows, labels] = gather(data.x, data.y, batch, problem);
+  return f(rows, std::span<const std::int32_t>(labels));
+}
+
+// Appends "<split>_loss" and "<split>_accuracy" to `m`.
+inline void add_metrics(std::vector<std::pair<std::string, double>>& m, std::string_view split, LossAccuracy r) {
+  m.emplace_back(fmt::format("{}_loss", split), r.loss);
+  m.emplace_back(fmt::format("{}_accuracy", split), r.accuracy);
+}
+
+// The metrics of W on (x, y); nothing for an empty split.
 template <class S>
 void add_split_metrics(std::vector<std::pair<std::string, double>>& m, std::string_view split, const Split<S>& data,
                        const ConstWeights<S>& w) {
   if (data.x.rows() == 0) return;
-  const LossAccuracy r = evaluate<S>(data.x, data.y, w);
-  m.emplace_back(fmt::format("{}_loss", split), r.loss);
-  m.emplace_back(fmt::format("{}_accuracy", split), r.accuracy);
+  add_metrics(m, split, evaluate<S>(data.x, data.y, w));
 }
 
 }  // namespace bilevel::softmax

@@ -137,18 +137,10 @@ class LogisticHO {
     return lambda.array().exp().matrix().asDiagonal() * U;
   }
 
-  // Calls f(rows, labels) with the examples of `batch`: the stored matrix itself for the full batch
-  // (ids 0..n-1 in order, as the samplers give it), a gathered copy otherwise.
+  // f(rows, labels) on the batch's examples of the training (or validation) split.
   template <class F>
   S with_rows(Batch batch, F&& f, bool validation = false) const {
-    const RowMatrix<S>& x = validation ? validation_.x : train_.x;
-    const std::vector<std::int32_t>& y = validation ? validation_.y : train_.y;
-    const auto n = static_cast<std::size_t>(x.rows());
-    bool full = batch.size() == n;
-    for (std::size_t i = 0; full && i < n; ++i) full = batch[i] == i;
-    if (full) return f(x, std::span<const std::int32_t>(y));
-    const auto [rows, labels] = softmax::gather(x, y, batch, "logistic-ho");
-    return f(rows, std::span<const std::int32_t>(labels));
+    return softmax::with_rows(validation ? validation_ : train_, batch, "logistic-ho", std::forward<F>(f));
   }
 
   LogisticHOOptions o_;

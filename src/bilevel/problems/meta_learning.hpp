@@ -113,9 +113,8 @@ class MetaLearning {
       const auto& y = task(blocks[j]).support_labels;
       Matrix<S> p = fj * wj;
       softmax::softmax_rows(p, y);
-      const Matrix<S> a = fj * uj;
-      const Matrix<S> pa = p.cwiseProduct(a);
-      Matrix<S> ja = pa - p.cwiseProduct(pa.rowwise().sum().replicate(1, p.cols()));  // J o (F U)
+      Matrix<S> ja = fj * uj;
+      softmax::apply_softmax_jacobian(p, ja);  // J o (F U)
       for (Index i = 0; i < p.rows(); ++i) p(i, y[static_cast<std::size_t>(i)]) -= S(1);   // P - Y
       d_features.middleRows(static_cast<Index>(j) * s, s).noalias() =
           (-step() / static_cast<S>(s)) * (p * uj.transpose() + ja * wj.transpose());
@@ -165,10 +164,10 @@ class MetaLearning {
         sum.loss += r.loss / static_cast<double>(all.size());
         sum.accuracy += r.accuracy / static_cast<double>(all.size());
       }
-      add(out, "train_tasks", sum);
+      softmax::add_metrics(out, "train_tasks", sum);
     }
-    if (!validation_tasks_.empty()) add(out, "validation_tasks", adapt_and_score(validation_, validation_tasks_, lambda));
-    if (!test_tasks_.empty()) add(out, "test_tasks", adapt_and_score(test_, test_tasks_, lambda));
+    if (!validation_tasks_.empty()) softmax::add_metrics(out, "validation_tasks", adapt_and_score(validation_, validation_tasks_, lambda));
+    if (!test_tasks_.empty()) softmax::add_metrics(out, "test_tasks", adapt_and_score(test_, test_tasks_, lambda));
     return out;
   }
 
@@ -253,11 +252,6 @@ class MetaLearning {
       sum.accuracy += r.accuracy / static_cast<double>(tasks.size());
     }
     return sum;
-  }
-
-  static void add(std::vector<std::pair<std::string, double>>& m, std::string_view split, softmax::LossAccuracy r) {
-    m.emplace_back(fmt::format("{}_loss", split), r.loss);
-    m.emplace_back(fmt::format("{}_accuracy", split), r.accuracy);
   }
 
   MetaLearningOptions o_;
