@@ -96,12 +96,7 @@ class HyperCleaning {
 
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> /*lambda*/, Batch batch, Vector<S>* grad_w,
           Vector<S>* grad_lambda) const {
-    const auto W = weights(w);
-    Matrix<S> g;
-    const S loss = softmax::with_rows(validation_, batch, "hyper-cleaning", [&](const auto& x, std::span<const std::int32_t> y) {
-      return softmax::loss_and_grad<S>(x, y, W, grad_w ? &g : nullptr);
-    });
-    if (grad_w) *grad_w = Eigen::Map<const Vector<S>>(g.data(), g.size());
+    const S loss = softmax::batch_loss(validation_, batch, weights(w), grad_w, "hyper-cleaning");
     if (grad_lambda) grad_lambda->setZero(dim_lambda());
     return loss;
   }

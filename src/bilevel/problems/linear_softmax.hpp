@@ -195,6 +195,18 @@ decltype(auto) with_rows(const Split<S>& data, Batch batch, std::string_view pro
   return f(rows, std::span<const std::int32_t>(labels));
 }
 
+// The mean loss of W on the batch's examples of `data`; grad_w (when given) receives its gradient in W
+// as a vector (the validation loss that several problems minimise or maximise).
+template <class S>
+S batch_loss(const Split<S>& data, Batch batch, const ConstWeights<S>& w, Vector<S>* grad_w, std::string_view problem) {
+  Matrix<S> g;
+  const S loss = with_rows(data, batch, problem, [&](const auto& x, std::span<const std::int32_t> y) {
+    return loss_and_grad<S>(x, y, w, grad_w ? &g : nullptr);
+  });
+  if (grad_w) *grad_w = Eigen::Map<const Vector<S>>(g.data(), g.size());
+  return loss;
+}
+
 // Appends "<split>_loss" and "<split>_accuracy" to `m`.
 inline void add_metrics(std::vector<std::pair<std::string, double>>& m, std::string_view split, LossAccuracy r) {
   m.emplace_back(fmt::format("{}_loss", split), r.loss);

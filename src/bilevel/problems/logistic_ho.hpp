@@ -102,12 +102,7 @@ class LogisticHO {
 
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> /*lambda*/, Batch batch, Vector<S>* grad_w,
           Vector<S>* grad_lambda) const {
-    const auto W = weights(w);
-    Matrix<S> g;
-    const S value = with_rows(batch, [&](const auto& x, std::span<const std::int32_t> y) {
-      return softmax::loss_and_grad<S>(x, y, W, grad_w ? &g : nullptr);
-    }, /*validation=*/true);
-    if (grad_w) *grad_w = Eigen::Map<const Vector<S>>(g.data(), g.size());
+    const S value = softmax::batch_loss(validation_, batch, weights(w), grad_w, "logistic-ho");
     if (grad_lambda) grad_lambda->setZero(dim_lambda());
     return value;
   }
@@ -137,10 +132,10 @@ class LogisticHO {
     return lambda.array().exp().matrix().asDiagonal() * U;
   }
 
-  // f(rows, labels) on the batch's examples of the training (or validation) split.
+  // f(rows, labels) on the batch's training examples.
   template <class F>
-  S with_rows(Batch batch, F&& f, bool validation = false) const {
-    return softmax::with_rows(validation ? validation_ : train_, batch, "logistic-ho", std::forward<F>(f));
+  S with_rows(Batch batch, F&& f) const {
+    return softmax::with_rows(train_, batch, "logistic-ho", std::forward<F>(f));
   }
 
   LogisticHOOptions o_;
