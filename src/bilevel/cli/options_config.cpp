@@ -132,6 +132,8 @@ EvaluationOptions read_evaluation_options(Config& c) {
   if (e.iterations < 1) c.fail("evaluation.iterations", fmt::format("must be >= 1, got {}", e.iterations));
   e.tolerance = c.get_double("evaluation.tolerance", e.tolerance);
   if (!(e.tolerance >= 0)) c.fail("evaluation.tolerance", fmt::format("must be >= 0 (0 = automatic), got {}", e.tolerance));
+  e.hypergradient = c.get_bool("evaluation.hypergradient", e.hypergradient);
+  e.at_start = c.get_bool("evaluation.at_start", e.at_start);
   return e;
 }
 

@@ -107,27 +107,35 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
   summary["seconds"] = result.seconds;
   summary["counts"] = to_json(result.counts);
   summary["evaluation_counts"] = to_json(result.last->evaluation_counts);
-  const Checkpoint<S>& first = *result.first;
-  summary["initial"] = run_detail::point_metrics(first);
+  // Without a checkpoint at the start (evaluation.at_start = false) the report shows the end only.
+  const bool has_start = evaluation.at_start;
+  const Checkpoint<S>& first = has_start ? *result.first : *result.last;
+  summary["initial"] = has_start ? run_detail::point_metrics(first) : nlohmann::ordered_json(nullptr);
   summary["final"] = run_detail::point_metrics(*result.last);
   summary["lambda"] = to_json(result.lambda);
   write_file_atomically(dir / "summary.json", summary.dump(2) + "\n");
 
+  // "start -> end", or the end alone without a checkpoint at the start.
+  auto change = [has_start](double start, double end, const char* format) {
+    const std::string e = fmt::format(fmt::runtime(format), end);
+    return has_start ? fmt::format(fmt::runtime(format), start) + " -> " + e : e;
+  };
   out << fmt::format(
       "{} iterations ({}), {:.3f} s\n"
-      "  f       {:.6g} -> {:.6g}\n"
-      "  ||G||   {:.4g} -> {:.4g}\n"
+      "  f       {}\n"
+      "  ||G||   {}\n"
       "  spent   {} samples (ll {}, ul {}), {} gradients, {} matvecs\n"
       "  wrote   {}/{{config.toml, metrics.jsonl, summary.json}}\n",
-      result.iterations, stop_reason, result.seconds, first.evaluation.objective,
-      result.last->evaluation.objective, first.evaluation.prox_gradient_norm,
-      result.last->evaluation.prox_gradient_norm, result.counts.samples(), result.counts.samples_ll,
-      result.counts.samples_ul, result.counts.gradients(), result.counts.matvecs(), dir.string());
+      result.iterations, stop_reason, result.seconds,
+      change(first.evaluation.objective, result.last->evaluation.objective, "{:.6g}"),
+      change(first.evaluation.prox_gradient_norm, result.last->evaluation.prox_gradient_norm, "{:.4g}"),
+      result.counts.samples(), result.counts.samples_ll, result.counts.samples_ul, result.counts.gradients(),
+      result.counts.matvecs(), dir.string());
   // The problem's own metrics (loss and accuracy per split), start -> end.
   const auto& before = first.evaluation.metrics;
   const auto& after = result.last->evaluation.metrics;
   for (std::size_t i = 0; i < before.size() && i < after.size(); ++i)
-    out << fmt::format("  {:<20} {:.4g} -> {:.4g}\n", before[i].first, before[i].second, after[i].second);
+    out << fmt::format("  {:<20} {}\n", before[i].first, change(before[i].second, after[i].second, "{:.4g}"));
   if (signal != 0) {
     out << fmt::format("  interrupted by {} after iteration {}: the files above hold the run up to there\n",
                        signal == SIGINT ? "SIGINT" : "SIGTERM", result.iterations);

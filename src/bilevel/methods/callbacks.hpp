@@ -29,7 +29,7 @@ struct RunSummary {
   OracleCounts counts;
   double seconds = 0;
   std::string stop_reason;            // max_iterations, budget:<name>, time, callback
-  std::optional<Checkpoint<S>> first; // the checkpoint at the starting point
+  std::optional<Checkpoint<S>> first; // the first checkpoint: at the starting point unless evaluation.at_start = false
   std::optional<Checkpoint<S>> last;  // the final checkpoint
 };
 

@@ -5,6 +5,7 @@
 // stationarity measure of the warm-start paper (G = grad f when Lambda is the whole space).
 #include <fmt/format.h>
 
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -26,6 +27,14 @@ struct EvaluationOptions {
   int iterations = 2000;
   // 0 = automatic: 1e-10 in double, 1e-5 in float (about what the precision can resolve).
   double tolerance = 0;
+  // false: only w(lambda), f and the problem's metrics; the hypergradient's linear system is not
+  // solved and gradient_norm, prox_gradient_norm are NaN. For runs that only need the metrics (a
+  // random search): on an ill-conditioned LL the linear system costs most of an evaluation.
+  bool hypergradient = true;
+  // false: no checkpoint at the starting point (the run's first is then its first eval_every or its
+  // end). Runs that differ only in their options start from the same point, so a random search
+  // evaluates it once (or not at all) rather than once per draw.
+  bool at_start = true;
 };
 
 // A problem may report metrics of its own at (lambda, w(lambda)), e.g. loss and accuracy per split.
@@ -70,6 +79,7 @@ class Evaluator {
       o.ls.tolerance = tolerance_;
       estimator_.emplace(problem, o);
       full_ = MinibatchSampler(problem.ll_population(), problem.ll_population());
+      full_ul_ = MinibatchSampler(problem.ul_population(), problem.ul_population());
     }
   }
 
@@ -84,6 +94,16 @@ class Evaluator {
     } else {
       // Warm-started from the previous evaluation only (never from the run's state), full batches.
       e.ll_steps = solve_lower_level(lambda);
+      if (!o_.hypergradient) {
+        CountedOracle<P> oracle(p_, counts_);
+        Rng unused(0);
+        const Batch all = oracle.draw_ul(full_ul_, unused);
+        e.objective = static_cast<double>(oracle.outer(state_.w, lambda, all, nullptr, nullptr));
+        e.ll_residual = last_residual_;
+        if constexpr (HasProblemMetrics<P>) e.metrics = p_.metrics(lambda, state_.w);
+        e.gradient_norm = e.prox_gradient_norm = std::numeric_limits<double>::quiet_NaN();
+        return e;
+      }
       EstimatorStreams streams(0);
       const auto& r = estimator_->compute(lambda, state_, streams, counts_);
       e.objective = static_cast<double>(r.outer_value);
@@ -132,6 +152,7 @@ class Evaluator {
         w = phi;
         norm = residual(w, r);
       }
+      last_residual_ = norm;
       return steps;
     }
     Vector<S> delta(d), res(d), dir(d), ad(d);
@@ -160,7 +181,7 @@ class Evaluator {
       }
       if (static_cast<double>(delta.norm()) <= tolerance_ * (1.0 + static_cast<double>(w.norm()))) {
         w += delta;
-        oracle.map(w, lambda, all, phi);
+        norm = residual(w, r);
         ++steps;
         break;
       }
@@ -178,6 +199,7 @@ class Evaluator {
       r = res;
       norm = trial_norm;
     }
+    last_residual_ = norm;
     return steps;
   }
 
@@ -185,7 +207,8 @@ class Evaluator {
   EvaluationOptions o_;
   double tolerance_;
   std::optional<HypergradientEstimator<P>> estimator_;
-  MinibatchSampler full_;
+  MinibatchSampler full_, full_ul_;
+  double last_residual_ = 0;  // ||Phi(w) - w|| at the end of the last accurate LL solve
   EstimatorState<S> state_;
   OracleCounts counts_;
 };

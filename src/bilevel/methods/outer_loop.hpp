@@ -25,7 +25,7 @@ class OuterLoop {
   OuterLoop(const P& problem, EstimatorOptions estimator, UpperLevelOptions ul, std::uint64_t seed,
             EvaluationOptions evaluation = {})
       : p_(problem), base_(estimator), estimator_(problem, std::move(estimator)), ul_((ul.validate(), ul)),
-        seed_(seed), evaluator_(problem, evaluation) {
+        seed_(seed), evaluate_at_start_(evaluation.at_start), evaluator_(problem, evaluation) {
     apply_growth(0);  // a horizon schedule changes t, k and J before the first iteration
   }
 
@@ -57,7 +57,7 @@ class OuterLoop {
       summary.last = std::move(c);
     };
 
-    checkpoint(0);
+    if (evaluate_at_start_) checkpoint(0);
     std::int64_t s = 0;
     summary.stop_reason = "max_iterations";
     for (; s < ul_.max_iterations; ++s) {
@@ -146,6 +146,7 @@ class OuterLoop {
   typename Engine::Estimator estimator_;
   UpperLevelOptions ul_;
   std::uint64_t seed_;
+  bool evaluate_at_start_;
   typename Engine::Evaluator evaluator_;
 };
 
