@@ -20,4 +20,30 @@ int run_command(const std::string& config_path, const std::vector<std::string>& 
 // build knows; with markdown, only the table of presets of docs/methods.md.
 int list_command(std::ostream& out, bool markdown = false);
 
+// bilevel search CONFIG [key=value ...] [--draws N] [--budget SAMPLES] [--jobs J] [--seed S] [--out DIR]:
+// random search over the options of CONFIG's [search.space] (experiments/search.hpp). Command-line
+// values replace the [search] table's draws, budget and seed; negative ones mean "not given".
+struct SearchRequest {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  int draws = -1;
+  long long budget = -1;
+  int jobs = 2;
+  long long seed = -1;
+  std::string out_dir;
+};
+int search_command(const SearchRequest& request, std::ostream& out);
+
+// bilevel reproduce NAME [--full] [--jobs J] [--out DIR] [--experiments DIR]: runs experiments/NAME.toml
+// and writes its report (experiments/reproduce.hpp); NAME = "list" lists the experiments.
+struct ReproduceRequest {
+  std::string name;
+  bool full = false;
+  int jobs = 1;
+  std::string out_dir;
+  std::string experiments_dir;  // default: the source tree's experiments/
+  std::string command_line;     // quoted in the report
+};
+int reproduce_command(const ReproduceRequest& request, std::ostream& out);
+
 }  // namespace bilevel

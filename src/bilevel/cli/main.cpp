@@ -26,6 +26,28 @@ int main(int argc, char** argv) {
   run->add_option("overrides", overrides, "Overrides of config keys: dotted.key=value");
   run->add_option("--out", out_dir, "Output directory (default: runs/<config>-<date>-<time>)");
 
+  bilevel::SearchRequest search_request;
+  auto* search = app.add_subcommand(
+      "search", "Random search over the options in CONFIG's [search.space], every draw under one sample budget");
+  search->add_option("config", search_request.config_path, "TOML config file with a [search] table")->required();
+  search->add_option("overrides", search_request.overrides, "Overrides of config keys for every run: dotted.key=value");
+  search->add_option("--draws", search_request.draws, "Settings drawn (default: search.draws, else 20)");
+  search->add_option("--budget", search_request.budget, "Samples per run (default: search.budget; 0 = the config's stopping rule)");
+  search->add_option("--jobs", search_request.jobs, "Runs at a time")->capture_default_str();
+  search->add_option("--seed", search_request.seed, "Seed of the draws (default: search.seed, else 0)");
+  search->add_option("--out", search_request.out_dir, "Output directory (default: runs/<config>-search-<date>-<time>)");
+
+  bilevel::ReproduceRequest reproduce_request;
+  auto* reproduce = app.add_subcommand(
+      "reproduce", "Run an experiment of the papers (experiments/NAME.toml) and write its report; NAME = list lists them");
+  reproduce->add_option("name", reproduce_request.name, "Experiment name, or list")->required();
+  reproduce->add_flag("--full", reproduce_request.full, "The paper's scale (default: a reduced scale of minutes)");
+  reproduce->add_option("--jobs", reproduce_request.jobs,
+                        "Runs at a time (default 1: runs in parallel share the cores and distort each other's timings)");
+  reproduce->add_option("--out", reproduce_request.out_dir, "Output directory (default: runs/reproduce-NAME-<date>-<time>)");
+  reproduce->add_option("--experiments", reproduce_request.experiments_dir,
+                        "Folder of experiment files (default: the source tree's experiments/)");
+
   auto* list = app.add_subcommand("list", "List the problems, methods and datasets this build knows");
   bool markdown = false;
   list->add_flag("--markdown", markdown, "Print the methods as the Markdown table of docs/methods.md");
@@ -40,6 +62,11 @@ int main(int argc, char** argv) {
     if (*hypergrad) return bilevel::hypergrad_command(config, overrides, std::cout);
     if (*run) return bilevel::run_command(config, overrides, out_dir, std::cout);
     if (*list) return bilevel::list_command(std::cout, markdown);
+    if (*search) return bilevel::search_command(search_request, std::cout);
+    if (*reproduce) {
+      for (int i = 0; i < argc; ++i) reproduce_request.command_line += (i ? " " : "") + std::string(i ? argv[i] : "bilevel");
+      return bilevel::reproduce_command(reproduce_request, std::cout);
+    }
   } catch (const bilevel::NumericalError& e) {
     std::cerr << "bilevel: numerical failure: " << e.what() << '\n';
     return 3;

@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bilevel/cli/config.hpp"
-#include "bilevel/cli/files.hpp"
+#include "bilevel/core/files.hpp"
 #include "bilevel/cli/interrupt.hpp"
 #include "bilevel/cli/json_output.hpp"
 #include "bilevel/cli/options_config.hpp"
