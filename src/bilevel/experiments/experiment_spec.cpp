@@ -35,6 +35,7 @@ ExperimentSpec ExperimentSpec::load(const std::filesystem::path& path) {
   s.seeds = t.integers("seeds", {0});
   s.full_seeds = t.integers("full_seeds", s.seeds);
   s.epoch_examples = t.string("epoch_examples", "");
+  if (const auto keys = t.strings("seed_keys"); !keys.empty()) s.seed_keys = keys;
 
   const toml::array* arms = t.tables("arms");
   if (!arms || arms->empty()) t.fail("arms", "at least one [[arms]] table is required");

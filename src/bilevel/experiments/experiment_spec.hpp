@@ -45,6 +45,7 @@ struct ExperimentSpec {
   std::filesystem::path config;    // resolved against the file's directory
   std::vector<std::string> overrides, full_overrides;
   std::vector<std::int64_t> seeds{0}, full_seeds{0};
+  std::vector<std::string> seed_keys{"seed"};  // the config keys each seed value is given to
   std::string epoch_examples;      // config key of the examples per epoch (x = "epochs"), if any
   std::vector<ExperimentArm> arms;
   std::vector<ExperimentPlot> plots;

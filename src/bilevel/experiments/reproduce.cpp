@@ -115,8 +115,12 @@ std::vector<std::vector<double>> mean_curve(const ArmResult& arm, const std::vec
 
 std::string gnuplot_quote(const std::string& s) {
   std::string out = "\"";
-  for (char c : s) out += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
-  return out + "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
 }
 
 void write_plots(const ExperimentSpec& spec, const std::vector<ArmResult>& arms, const fs::path& out,
@@ -216,7 +220,8 @@ bool reproduce_runs(const fs::path& executable, const ExperimentSpec& spec, cons
       std::vector<std::string> args{"run", spec.config.string()};
       const auto overrides = spec.arm_overrides(spec.arms[a], o.full);
       args.insert(args.end(), overrides.begin(), overrides.end());
-      args.insert(args.end(), {fmt::format("seed={}", seed), "--out", dir.string()});
+      for (const std::string& key : spec.seed_keys) args.push_back(fmt::format("{}={}", key, seed));
+      args.insert(args.end(), {"--out", dir.string()});
       runs.push_back(ChildRun{args, dir / "log.txt"});
       which.emplace_back(a, seed);
     }
@@ -274,7 +279,7 @@ bool reproduce_runs(const fs::path& executable, const ExperimentSpec& spec, cons
       std::vector<double> values;
       for (std::size_t k = 0; k < arms[a].runs.size(); ++k)
         values.push_back(field(arms[a].runs[k].checkpoints.back(), m, arms[a].examples_per_epoch[k]).value_or(kNaN));
-      md += " " + cell(stats(values), arms[a].completed) + " |";
+      md += fmt::format(" {} |", cell(stats(values), arms[a].completed));
     }
     md += "\n";
   }
@@ -291,7 +296,7 @@ bool reproduce_runs(const fs::path& executable, const ExperimentSpec& spec, cons
         for (std::size_t r = 0; r < arms[a].runs.size(); ++r)
           for (const auto& c : arms[a].runs[r].checkpoints)
             if (field(c, "iteration") == static_cast<double>(k)) values.push_back(field(c, spec.at_metric).value_or(kNaN));
-        md += " " + cell(stats(values), static_cast<int>(values.size())) + " |";
+        md += fmt::format(" {} |", cell(stats(values), static_cast<int>(values.size())));
       }
       md += "\n";
     }

@@ -33,6 +33,16 @@ bool is_integer_kind(SearchParameter::Kind k) {
   return k == SearchParameter::Kind::kLogUniformInt || k == SearchParameter::Kind::kUniformInt;
 }
 
+// A drawn value (TOML text) times a factor: integers stay integers when the factor is one.
+std::string scale(const std::string& value, double times) {
+  if (times == 1) return value;
+  const bool integer = value.find_first_of(".eE") == std::string::npos && times == std::floor(times);
+  const double x = std::stod(value) * times;
+  if (integer) return fmt::format("{}", static_cast<std::int64_t>(std::llround(x)));
+  const std::string text = fmt::format("{:.4g}", x);
+  return text.find_first_of(".e") == std::string::npos ? text + ".0" : text;
+}
+
 }  // namespace
 
 std::string SearchParameter::describe() const {
@@ -42,7 +52,7 @@ std::string SearchParameter::describe() const {
     case Kind::kLogUniformInt: return fmt::format("log-uniform integer in [{:g}, {:g}]", low, high);
     case Kind::kUniformInt: return fmt::format("uniform integer in [{:g}, {:g}]", low, high);
     case Kind::kChoice: return fmt::format("one of {}", fmt::join(choices, ", "));
-    case Kind::kSameAs: return fmt::format("= {}", same_as);
+    case Kind::kSameAs: return times == 1 ? fmt::format("= {}", same_as) : fmt::format("= {} × {:g}", same_as, times);
   }
   return "";
 }
@@ -55,10 +65,11 @@ SearchSpace SearchSpace::parse(const toml::table& space, const std::string& wher
       throw ConfigError(fmt::format("{}.\"{}\": {}", where, key, message));
     };
     const toml::table* spec = node.as_table();
-    if (!spec || spec->size() != 1)
+    const bool scaled = spec && spec->size() == 2 && spec->contains("same_as") && spec->contains("times");
+    if (!spec || (spec->size() != 1 && !scaled))
       fail("must be a table with one entry: log_uniform, uniform, log_uniform_int, uniform_int (= [low, high]), "
-           "choice (= [values]) or same_as (= \"key\")");
-    const auto entry = spec->begin();  // the proxy *entry lives in the iterator: keep it alive
+           "choice (= [values]) or same_as (= \"key\", optionally with times = factor)");
+    const auto entry = scaled ? spec->find("same_as") : spec->begin();  // *entry lives in the iterator: keep it
     const toml::key& kind_name = entry->first;
     const toml::node& value = entry->second;
     SearchParameter p;
@@ -73,6 +84,11 @@ SearchSpace SearchSpace::parse(const toml::table& space, const std::string& wher
       const auto* other = value.as_string();
       if (!other) fail("same_as takes the name of another key of the space, in quotes");
       p.same_as = other->get();
+      if (scaled) {
+        const auto times = (*spec)["times"].value<double>();
+        if (!times || !(*times > 0)) fail("times must be a number > 0");
+        p.times = *times;
+      }
     } else if (p.kind == SearchParameter::Kind::kChoice) {
       const auto* values = value.as_array();
       if (!values || values->empty()) fail("choice takes a non-empty array of values");
@@ -140,7 +156,7 @@ SearchDraw SearchSpace::draw(std::uint64_t seed, int index) const {
   for (std::size_t i = 0; i < parameters_.size(); ++i)
     if (parameters_[i].kind == SearchParameter::Kind::kSameAs)
       for (const auto& [key, value] : d)
-        if (key == parameters_[i].same_as) d[i].second = value;
+        if (key == parameters_[i].same_as) d[i].second = scale(value, parameters_[i].times);
   return d;
 }
 
