@@ -77,7 +77,9 @@ void write_reports(const SearchResult& r, const std::filesystem::path& config, c
   for (const SearchOutcome& x : r.outcomes) {
     const std::string rank_text = x.ranked() ? fmt::format("{}", ++rank) : "–";
     const std::string metric = x.ranked() ? fmt::format("{:.6g}", x.metric) : "–";
-    csv << fmt::format("{},{},{},{},{:.3f},{},{}", rank_text, x.index, x.status, metric, x.seconds, x.samples, x.iterations);
+    // The CSV is raw data: the metric in full (shortest round-trip form), empty when there is none.
+    csv << fmt::format("{},{},{},{},{:.3f},{},{}", x.ranked() ? rank_text : "", x.index, x.status,
+                       x.ranked() ? fmt::format("{}", x.metric) : "", x.seconds, x.samples, x.iterations);
     md << fmt::format("| {} | {:03d} | {} | {} | {:.2f} | {} | {} |", rank_text, x.index, x.status, metric, x.seconds,
                       x.samples, x.iterations);
     for (const auto& [key, value] : x.values) {
