@@ -45,6 +45,15 @@ TEST_F(LogisticHoCommand, RunWritesTheProblemsMetricsAtEveryCheckpoint) {
   fs::remove_all(dir);
 }
 
+// ITD-BiO with one step from w = 0 has h_0 = 0 exactly (d_lambda Phi = -gamma e^lambda w vanishes at w = 0);
+// the divergence check must measure growth from the first non-zero estimate, not from 0.
+TEST_F(LogisticHoCommand, AZeroFirstHypergradientIsNotDivergence) {
+  const auto o = testing::run_and_read(kConfig + kSmall + " method=itd-bio-no-loop");
+  ASSERT_EQ(o.result.status, 0) << o.result.out;
+  EXPECT_EQ(o.summary["iterations"], 6);
+  EXPECT_LT(o.summary["final"]["objective"].get<double>(), o.summary["initial"]["objective"].get<double>());
+}
+
 TEST_F(LogisticHoCommand, HypergradPrintsAnEstimate) {
   const auto r = testing::run_bilevel("hypergrad " + kConfig + kSmall);
   ASSERT_EQ(r.status, 0) << r.out;

@@ -82,8 +82,10 @@ class OuterLoop {
         throw NumericalError(fmt::format("at upper-level iteration {}: {}", s, e.what()));
       }
       last_norm = static_cast<double>(h->hypergradient.norm());
-      if (s == 0) first_norm = std::max(last_norm, 1e-30);
-      if (last_norm > ul_.divergence_ratio * first_norm)
+      // The reference is the first non-zero estimate: a method can start with h = 0 exactly (ITD with
+      // one step from w = 0 when d_lambda Phi vanishes at w = 0), and growth from 0 is not divergence.
+      if (first_norm == 0) first_norm = last_norm;
+      if (first_norm > 0 && last_norm > ul_.divergence_ratio * first_norm)
         throw NumericalError(fmt::format(
             "the run diverged at upper-level iteration {}: ||h|| grew from {:.3g} to {:.3g}; "
             "try a smaller ul.step (now {}) or more lower-level iterations",
