@@ -29,12 +29,20 @@ int run_command(const std::string& config_path, const std::vector<std::string>& 
                 std::ostream& out) {
   Config c = Config::load(config_path, overrides);
   if (out_dir.empty()) out_dir = default_out_dir(config_path);
-  return execute_command(c, CommandRequest{CommandRequest::Kind::kRun, out_dir, &out});
+  return execute_command(c, CommandRequest{CommandRequest::Kind::kRun, out_dir, &out, false});
+}
+
+int resume_command(const std::string& dir, std::ostream& out) {
+  namespace fs = std::filesystem;
+  const fs::path config = fs::path(dir) / "config.toml";
+  if (!fs::exists(config)) throw ConfigError(fmt::format("cannot resume: {} is not a run directory (no config.toml)", dir));
+  Config c = Config::load(config.string());
+  return execute_command(c, CommandRequest{CommandRequest::Kind::kRun, dir, &out, true});
 }
 
 int hypergrad_command(const std::string& config_path, const std::vector<std::string>& overrides, std::ostream& out) {
   Config c = Config::load(config_path, overrides);
-  return execute_command(c, CommandRequest{CommandRequest::Kind::kHypergrad, "", &out});
+  return execute_command(c, CommandRequest{CommandRequest::Kind::kHypergrad, "", &out, false});
 }
 
 int list_command(std::ostream& out, bool markdown) {

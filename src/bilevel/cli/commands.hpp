@@ -16,6 +16,10 @@ int hypergrad_command(const std::string& config_path, const std::vector<std::str
 int run_command(const std::string& config_path, const std::vector<std::string>& overrides, std::string out_dir,
                 std::ostream& out);
 
+// bilevel run --resume DIR: continues the run in DIR from its state.bin (written at every checkpoint
+// and when a run is interrupted) with DIR/config.toml; the result equals that of the uninterrupted run.
+int resume_command(const std::string& dir, std::ostream& out);
+
 // bilevel list [--markdown]: the problems, methods (presets), linear-system solvers and datasets this
 // build knows; with markdown, only the table of presets of docs/methods.md.
 int list_command(std::ostream& out, bool markdown = false);

@@ -22,9 +22,16 @@ int main(int argc, char** argv) {
 
   std::string out_dir;
   auto* run = app.add_subcommand("run", "Run the outer loop; writes config.toml, metrics.jsonl and summary.json");
-  run->add_option("config", config, "TOML config file (see examples/)")->required();
+  std::string resume_dir;
+  auto* run_config = run->add_option("config", config, "TOML config file (see examples/)");
   run->add_option("overrides", overrides, "Overrides of config keys: dotted.key=value");
-  run->add_option("--out", out_dir, "Output directory (default: runs/<config>-<date>-<time>)");
+  auto* run_out = run->add_option("--out", out_dir, "Output directory (default: runs/<config>-<date>-<time>)");
+  auto* run_resume = run->add_option("--resume", resume_dir,
+                                     "Continue the interrupted run in this directory (its config.toml and state.bin)");
+  run_resume->excludes(run_config)->excludes(run_out);
+  run->callback([&] {
+    if (resume_dir.empty() && config.empty()) throw CLI::RequiredError("config (or --resume DIR)");
+  });
 
   bilevel::SearchRequest search_request;
   auto* search = app.add_subcommand(
@@ -60,6 +67,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (*hypergrad) return bilevel::hypergrad_command(config, overrides, std::cout);
+    if (*run && !resume_dir.empty()) return bilevel::resume_command(resume_dir, std::cout);
     if (*run) return bilevel::run_command(config, overrides, out_dir, std::cout);
     if (*list) return bilevel::list_command(std::cout, markdown);
     if (*search) return bilevel::search_command(search_request, std::cout);

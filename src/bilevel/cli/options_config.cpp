@@ -100,10 +100,12 @@ MethodOptions read_method_options(Config& c, Index ll_population, Index ul_popul
   }
   const MethodPreset& preset = find_preset(m.method);
   EstimatorOptions defaults = preset.estimator;
-  if (!preset.stochastic && c.has("estimator.batch_size"))
+  // 0 (full batches) is what a deterministic preset does anyway: accepted, so that one config can serve
+  // stochastic and deterministic presets (a search or an experiment over methods).
+  if (!preset.stochastic && c.has("estimator.batch_size") && c.get_int("estimator.batch_size", 0) != 0)
     c.fail("estimator.batch_size",
            fmt::format("method {} is deterministic (full batches); set the individual estimator.*batch_size keys "
-                       "to make it stochastic, or pick a stochastic preset",
+                       "to make it stochastic, pick a stochastic preset, or set 0 (full batches)",
                        m.method));
   if (preset.stochastic) {
     // The default B fits any population; an explicit B larger than the population is an error below.

@@ -19,6 +19,7 @@ struct CommandRequest {
   Kind kind = Kind::kRun;
   std::string out_dir;          // run only: where config.toml, metrics.jsonl and summary.json go
   std::ostream* out = nullptr;  // human summary (run) or the JSON result (hypergrad)
+  bool resume = false;          // run only: continue the run in out_dir from its state.bin
 };
 
 using ProblemCommand = int (*)(Config&, Precision, const CommandRequest&);

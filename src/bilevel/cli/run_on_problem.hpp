@@ -17,21 +17,40 @@
 #include "bilevel/cli/options_config.hpp"
 #include "bilevel/cli/problem_config.hpp"
 #include "bilevel/cli/progress.hpp"
+#include "bilevel/core/archive.hpp"
 #include "bilevel/methods/outer_loop.hpp"
 
 namespace bilevel {
 namespace run_detail {
 
-// Writes every checkpoint to metrics.jsonl as it happens.
+// Writes every checkpoint to metrics.jsonl as it happens (appending when a run resumes).
 template <class S>
 class MetricsWriter final : public Callback<S> {
  public:
-  explicit MetricsWriter(const std::filesystem::path& path) : log_(path) {}
-  void on_checkpoint(const Checkpoint<S>& c) override { log_.write(to_json(c).dump()); }
+  MetricsWriter(const std::filesystem::path& path, bool append) : log_(path, append) {}
+  void on_checkpoint(const Checkpoint<S>& c) override {
+    log_.write(to_json(c).dump());
+    last_iteration_ = c.iteration;
+  }
+  std::int64_t last_iteration() const { return last_iteration_; }
+  void set_last_iteration(std::int64_t s) { last_iteration_ = s; }
 
  private:
   LineLog log_;
+  std::int64_t last_iteration_ = -1;
 };
+
+// state.bin: the resolved config it belongs to, the iteration of the last line of metrics.jsonl it
+// accounts for, and the outer loop's state (OuterLoop::on_state).
+struct SavedState {
+  std::string config;
+  std::int64_t metrics_iteration = -1;
+  std::string loop;
+};
+std::string encode_state(const SavedState& s);
+SavedState decode_state(const std::filesystem::path& path);
+// Keeps the complete lines of metrics.jsonl up to iteration `last` (a resumed run rewrites the rest).
+void truncate_metrics(const std::filesystem::path& path, std::int64_t last);
 
 template <class S>
 nlohmann::ordered_json point_metrics(const Checkpoint<S>& c) {
@@ -46,7 +65,7 @@ nlohmann::ordered_json point_metrics(const Checkpoint<S>& c) {
 }  // namespace run_detail
 
 template <class P>
-int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std::ostream& out) {
+int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std::ostream& out, bool resume = false) {
   namespace fs = std::filesystem;
   using S = typename P::Scalar;
   const auto seed = static_cast<std::uint64_t>(c.get_int("seed", 0));
@@ -77,9 +96,24 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
   if (ec) throw Error(fmt::format("cannot create the output directory {}: {}", dir.string(), ec.message()));
   std::ostringstream resolved;
   resolved << c.resolved() << '\n';
-  write_file_atomically(dir / "config.toml", resolved.str());
+  const fs::path state_path = dir / "state.bin";
+  std::optional<run_detail::SavedState> saved;
+  if (resume) {
+    saved = run_detail::decode_state(state_path);
+    if (saved->config != resolved.str())
+      throw ConfigError(fmt::format("{}: the config differs from the one {} was saved with; a resumed run must "
+                                    "keep its config (start a new run to change it)", c.source(), state_path.string()));
+    run_detail::truncate_metrics(dir / "metrics.jsonl", saved->metrics_iteration);
+  } else {
+    write_file_atomically(dir / "config.toml", resolved.str());
+    fs::remove(state_path, ec);  // a state from an earlier run in this folder is not this run's
+  }
 
-  run_detail::MetricsWriter<S> metrics(dir / "metrics.jsonl");
+  run_detail::MetricsWriter<S> metrics(dir / "metrics.jsonl", resume);
+  if (saved) metrics.set_last_iteration(saved->metrics_iteration);
+  loop->on_state([&](const std::string& bytes) {
+    write_file_atomically(state_path, run_detail::encode_state({resolved.str(), metrics.last_iteration(), bytes}));
+  });
   ProgressBar<S> progress(ul.max_iterations);
   const InterruptGuard interrupt;
   StopOnInterrupt<S> stop_on_interrupt(interrupt);
@@ -91,7 +125,7 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
   if constexpr (requires { problem.gamma(); }) summary["gamma"] = static_cast<double>(problem.gamma());
   RunSummary<S> result;
   try {
-    result = loop->run(lambda, callbacks);
+    result = saved ? loop->resume(saved->loop, state_path.string(), callbacks) : loop->run(lambda, callbacks);
   } catch (const NumericalError& e) {
     summary["status"] = "failed";
     summary["error"] = e.what();
@@ -113,7 +147,10 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
   summary["initial"] = has_start ? run_detail::point_metrics(first) : nlohmann::ordered_json(nullptr);
   summary["final"] = run_detail::point_metrics(*result.last);
   summary["lambda"] = to_json(result.lambda);
+  if (resume) summary["resumed"] = true;
   write_file_atomically(dir / "summary.json", summary.dump(2) + "\n");
+  // The state is kept only while the run can still be continued.
+  if (signal == 0) fs::remove(state_path, ec);
 
   // "start -> end", or the end alone without a checkpoint at the start.
   auto change = [has_start](double start, double end, const char* format) {

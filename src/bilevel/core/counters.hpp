@@ -3,6 +3,8 @@
 // (problems/counted_oracle.hpp), which fills these in; nobody increments them by hand elsewhere.
 #include <cstdint>
 
+#include "bilevel/core/archive.hpp"
+
 namespace bilevel {
 
 struct OracleCounts {
@@ -47,5 +49,18 @@ struct OracleCounts {
   }
   friend bool operator==(const OracleCounts&, const OracleCounts&) = default;
 };
+
+inline void save_counts(ArchiveWriter& a, const OracleCounts& c) {
+  for (std::int64_t v : {c.samples_ll, c.samples_ul, c.map_evals, c.outer_evals, c.jacobian_w_products,
+                         c.jacobian_lambda_products, c.example_evals})
+    a.i64(v);
+}
+inline OracleCounts load_counts(ArchiveReader& a) {
+  OracleCounts c;
+  for (std::int64_t* v : {&c.samples_ll, &c.samples_ul, &c.map_evals, &c.outer_evals, &c.jacobian_w_products,
+                          &c.jacobian_lambda_products, &c.example_evals})
+    *v = a.i64();
+  return c;
+}
 
 }  // namespace bilevel

@@ -26,7 +26,8 @@ inline void write_file_atomically(const std::filesystem::path& path, const std::
 // Appends one line per record, flushed at once, so a killed run keeps every record written before.
 class LineLog {
  public:
-  explicit LineLog(const std::filesystem::path& path) : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
+  explicit LineLog(const std::filesystem::path& path, bool append = false)
+      : path_(path), out_(path, std::ios::binary | (append ? std::ios::app : std::ios::trunc)) {
     if (!out_) throw Error("cannot write " + path.string());
   }
   void write(const std::string& line) {

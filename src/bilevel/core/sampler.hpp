@@ -4,6 +4,7 @@
 #include <numeric>
 #include <vector>
 
+#include "bilevel/core/archive.hpp"
 #include "bilevel/core/error.hpp"
 #include "bilevel/core/rng.hpp"
 #include "bilevel/core/types.hpp"
@@ -72,6 +73,17 @@ class MinibatchSampler {
       }
     }
     return ids_;
+  }
+
+  // The persistent permutation (sampling without replacement) is the sampler's only state.
+  void save(ArchiveWriter& a) const {
+    a.i64(population_);
+    a.i64(batch_size_);
+    a.vector(permutation_);
+  }
+  void load(ArchiveReader& a) {
+    if (a.i64() != population_ || a.i64() != batch_size_) a.fail("a sampler of another population or batch size");
+    permutation_ = a.vector<SampleId>(permutation_.size());
   }
 
  private:

@@ -96,6 +96,18 @@ class HypergradientEstimator {
   const EstimatorOptions& options() const { return o_; }
   const P& problem() const { return p_; }
 
+  // The state that carries from one call to the next (for resuming a run): the samplers' permutations.
+  void save(ArchiveWriter& a) const {
+    a.tag("estimator");
+    for (const MinibatchSampler* s : {&ll_sampler_, &ls_sampler_, &outer_sampler_, &cross_sampler_, &ls_outer_sampler_})
+      s->save(a);
+  }
+  void load(ArchiveReader& a) {
+    a.tag("estimator");
+    for (MinibatchSampler* s : {&ll_sampler_, &ls_sampler_, &outer_sampler_, &cross_sampler_, &ls_outer_sampler_})
+      s->load(a);
+  }
+
   // The lower level's cold start point (zero unless set).
   void set_ll_initial_point(const Vector<S>& w0) {
     if (w0.size() != p_.dim_w())

@@ -53,6 +53,19 @@ class SeparableHypergradientEstimator {
   const EstimatorOptions& options() const { return o_; }
   const P& problem() const { return p_; }
 
+  void save(ArchiveWriter& a) const {
+    a.tag("separable-estimator");
+    blocks_.save(a);
+    inner_->save(a);
+    save_state(a, inner_state_);
+  }
+  void load(ArchiveReader& a) {
+    a.tag("separable-estimator");
+    blocks_.load(a);
+    inner_->load(a);
+    load_state(a, inner_state_);
+  }
+
   const HypergradientResult<S>& compute(ConstVectorRef<S> lambda, EstimatorState<S>& state, EstimatorStreams& streams,
                                         OracleCounts& counts) {
     const Batch blocks = blocks_.draw(streams.outer);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <unordered_map>
 
+#include "bilevel/core/archive.hpp"
 #include "bilevel/core/types.hpp"
 
 namespace bilevel {
@@ -19,6 +20,19 @@ struct EstimatorState {
 };
 
 // One state per task id, created on first use.
+template <class S>
+void save_state(ArchiveWriter& a, const EstimatorState<S>& s) {
+  a.vector(s.w);
+  a.vector(s.v);
+  a.i64(s.ll_steps);
+}
+template <class S>
+void load_state(ArchiveReader& a, EstimatorState<S>& s) {
+  a.vector_into(s.w);
+  a.vector_into(s.v);
+  s.ll_steps = a.i64();
+}
+
 template <class S>
 class WarmStartStore {
  public:

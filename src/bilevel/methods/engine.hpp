@@ -25,6 +25,8 @@ class SeparableEvaluator {
       : view_(make_full_view(problem)), evaluator_(*view_, options), n_(problem.num_blocks()) {}
 
   Evaluation<S> evaluate(ConstVectorRef<S> lambda, double alpha) { return evaluator_.evaluate(lambda, alpha); }
+  void save(ArchiveWriter& a) const { evaluator_.save(a); }
+  void load(ArchiveReader& a) { evaluator_.load(a); }
   OracleCounts counts() const {
     OracleCounts c = evaluator_.counts();
     c.samples_ll *= n_;

@@ -122,6 +122,20 @@ class Evaluator {
   // What evaluation has spent (never part of a run's counts).
   const OracleCounts& counts() const { return counts_; }
 
+  // The warm start of the accurate solve and the counts: for resuming a run with the same metrics.
+  void save(ArchiveWriter& a) const {
+    a.tag("evaluator");
+    save_state(a, state_);
+    save_counts(a, counts_);
+    a.f64(last_residual_);
+  }
+  void load(ArchiveReader& a) {
+    a.tag("evaluator");
+    load_state(a, state_);
+    counts_ = load_counts(a);
+    last_residual_ = a.f64();
+  }
+
  private:
   static constexpr bool has_exact = requires(const P& p, ConstVectorRef<S> l) { p.exact(l); };
 

@@ -8,8 +8,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <span>
+#include <string>
 
+#include "bilevel/core/archive.hpp"
 #include "bilevel/methods/callbacks.hpp"
 #include "bilevel/methods/engine.hpp"
 #include "bilevel/methods/upper_level.hpp"
@@ -32,44 +35,118 @@ class OuterLoop {
   const UpperLevelOptions& options() const { return ul_; }
 
   RunSummary<S> run(Vector<S> lambda, std::span<Callback<S>* const> callbacks = {}) {
-    using Clock = std::chrono::steady_clock;
     if (lambda.size() != p_.dim_lambda())
       throw InvalidOptions(fmt::format("initial lambda has size {}, the problem expects {}", lambda.size(), p_.dim_lambda()));
     p_.constraint().project(lambda);  // start feasible
+    Run r(seed_);
+    r.lambda = std::move(lambda);
+    if (evaluate_at_start_) checkpoint(r, 0, callbacks);
+    snapshot(r);
+    return loop(r, callbacks);
+  }
+
+  // Resuming: `sink` receives the run's whole state (bytes) after every checkpoint that the run would
+  // write uninterrupted, and, when a callback stops the run early, before its extra final checkpoint.
+  // resume(those bytes) continues the run as if it had never stopped: the same lambda, counts and
+  // checkpoints, bit for bit (at the same thread count).
+  void on_state(std::function<void(const std::string&)> sink) { sink_ = std::move(sink); }
+
+  RunSummary<S> resume(const std::string& bytes, const std::string& source, std::span<Callback<S>* const> callbacks = {}) {
+    ArchiveReader a(bytes, source);
+    a.tag("bilevel-run-state-1");
+    if (a.u64() != sizeof(S)) a.fail("a run of another precision");
+    Run r(seed_);
+    r.s = a.i64();
+    if (r.s < 0 || r.s > ul_.max_iterations) a.fail(fmt::format("iteration {} is outside this run's 0..{}", r.s, ul_.max_iterations));
+    a.vector_into(r.lambda, p_.dim_lambda());
+    r.summary.counts = load_counts(a);
+    r.last_cost = load_counts(a);
+    r.run_seconds = a.f64();
+    r.first_norm = a.f64();
+    r.last_norm = a.f64();
+    for (Rng* rng : {&r.streams.ll, &r.streams.ls, &r.streams.outer, &r.streams.cross}) {
+      std::array<std::uint64_t, 4> st;
+      for (auto& x : st) x = a.u64();
+      rng->set_state(st);
+    }
+    load_state(a, r.state);
+    if (r.s > 0) apply_growth(r.s - 1);  // the samplers as the last iteration left them
+    estimator_.load(a);
+    evaluator_.load(a);
+    if (a.u64()) r.summary.first = load_checkpoint<S>(a, p_.dim_lambda());
+    if (a.u64()) r.summary.last = load_checkpoint<S>(a, p_.dim_lambda());
+    if (!a.done()) a.fail("trailing bytes");
+    return loop(r, callbacks);
+  }
+
+ private:
+  // Everything that changes during a run.
+  struct Run {
+    explicit Run(std::uint64_t seed) : streams(seed) {}
+    std::int64_t s = 0;  // upper-level iterations done
+    Vector<S> lambda;
     EstimatorState<S> state;
-    EstimatorStreams streams(seed_);
+    EstimatorStreams streams;
     RunSummary<S> summary;
     double run_seconds = 0, first_norm = 0, last_norm = 0;
     OracleCounts last_cost;
+  };
 
-    auto checkpoint = [&](std::int64_t s) {
-      Checkpoint<S> c;
-      c.iteration = s;
-      c.seconds = run_seconds;
-      c.counts = summary.counts;
-      c.step = ul_.step.at(s);
-      c.evaluation = evaluator_.evaluate(lambda, c.step);
-      c.evaluation_counts = evaluator_.counts();
-      c.estimate_norm = last_norm;
-      c.warm_start_bytes = state.memory_bytes();
-      for (auto* cb : callbacks) cb->on_checkpoint(c);
-      if (!summary.first) summary.first = c;
-      summary.last = std::move(c);
-    };
+  void checkpoint(Run& r, std::int64_t s, std::span<Callback<S>* const> callbacks) {
+    Checkpoint<S> c;
+    c.iteration = s;
+    c.seconds = r.run_seconds;
+    c.counts = r.summary.counts;
+    c.step = ul_.step.at(s);
+    c.evaluation = evaluator_.evaluate(r.lambda, c.step);
+    c.evaluation_counts = evaluator_.counts();
+    c.estimate_norm = r.last_norm;
+    c.warm_start_bytes = r.state.memory_bytes();
+    for (auto* cb : callbacks) cb->on_checkpoint(c);
+    if (!r.summary.first) r.summary.first = c;
+    r.summary.last = std::move(c);
+  }
 
-    if (evaluate_at_start_) checkpoint(0);
-    std::int64_t s = 0;
+  void snapshot(const Run& r) const {
+    if (!sink_) return;
+    ArchiveWriter a;
+    a.tag("bilevel-run-state-1");
+    a.u64(sizeof(S));
+    a.i64(r.s);
+    a.vector(r.lambda);
+    save_counts(a, r.summary.counts);
+    save_counts(a, r.last_cost);
+    a.f64(r.run_seconds);
+    a.f64(r.first_norm);
+    a.f64(r.last_norm);
+    for (const Rng* rng : {&r.streams.ll, &r.streams.ls, &r.streams.outer, &r.streams.cross})
+      for (std::uint64_t x : rng->state()) a.u64(x);
+    save_state(a, r.state);
+    estimator_.save(a);
+    evaluator_.save(a);
+    for (const auto* c : {&r.summary.first, &r.summary.last}) {
+      a.u64(c->has_value());
+      if (*c) save_checkpoint(a, **c);
+    }
+    sink_(a.bytes());
+  }
+
+  RunSummary<S> loop(Run& r, std::span<Callback<S>* const> callbacks) {
+    using Clock = std::chrono::steady_clock;
+    RunSummary<S>& summary = r.summary;
     summary.stop_reason = "max_iterations";
-    for (; s < ul_.max_iterations; ++s) {
+    bool stopped_by_callback = false;
+    for (; r.s < ul_.max_iterations; ++r.s) {
+      const std::int64_t s = r.s;
       // With a growing schedule the next iteration costs more than the last: scale the estimate.
       const double growth = static_cast<double>(growth_factor(ul_.growth, s, ul_.max_iterations)) /
                             static_cast<double>(growth_factor(ul_.growth, std::max<std::int64_t>(s - 1, 0), ul_.max_iterations));
       apply_growth(s);
-      if (const char* budget = exhausted(summary.counts, last_cost, growth)) {
+      if (const char* budget = exhausted(summary.counts, r.last_cost, growth)) {
         summary.stop_reason = fmt::format("budget:{}", budget);
         break;
       }
-      if (ul_.max_seconds > 0 && run_seconds >= ul_.max_seconds) {
+      if (ul_.max_seconds > 0 && r.run_seconds >= ul_.max_seconds) {
         summary.stop_reason = "time";
         break;
       }
@@ -77,44 +154,53 @@ class OuterLoop {
       const OracleCounts before = summary.counts;
       const HypergradientResult<S>* h = nullptr;
       try {
-        h = &estimator_.compute(lambda, state, streams, summary.counts);
+        h = &estimator_.compute(r.lambda, r.state, r.streams, summary.counts);
       } catch (const NumericalError& e) {
         throw NumericalError(fmt::format("at upper-level iteration {}: {}", s, e.what()));
       }
-      last_norm = static_cast<double>(h->hypergradient.norm());
+      r.last_norm = static_cast<double>(h->hypergradient.norm());
       // The reference is the first non-zero estimate: a method can start with h = 0 exactly (ITD with
       // one step from w = 0 when d_lambda Phi vanishes at w = 0), and growth from 0 is not divergence.
-      if (first_norm == 0) first_norm = last_norm;
-      if (first_norm > 0 && last_norm > ul_.divergence_ratio * first_norm)
+      if (r.first_norm == 0) r.first_norm = r.last_norm;
+      if (r.first_norm > 0 && r.last_norm > ul_.divergence_ratio * r.first_norm)
         throw NumericalError(fmt::format(
             "the run diverged at upper-level iteration {}: ||h|| grew from {:.3g} to {:.3g}; "
             "try a smaller ul.step (now {}) or more lower-level iterations",
-            s, first_norm, last_norm, ul_.step.step));
-      lambda -= static_cast<S>(ul_.step.at(s)) * h->hypergradient;
-      p_.constraint().project(lambda);
-      if (!lambda.allFinite())
+            s, r.first_norm, r.last_norm, ul_.step.step));
+      r.lambda -= static_cast<S>(ul_.step.at(s)) * h->hypergradient;
+      p_.constraint().project(r.lambda);
+      if (!r.lambda.allFinite())
         throw NumericalError(fmt::format("lambda became NaN or Inf at upper-level iteration {}", s));
-      run_seconds += std::chrono::duration<double>(Clock::now() - start).count();
-      last_cost = summary.counts - before;
+      r.run_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+      r.last_cost = summary.counts - before;
 
       bool stop = false;
-      for (auto* cb : callbacks) stop = cb->on_iteration(s + 1, lambda, summary.counts) || stop;
-      if (ul_.eval_every > 0 && (s + 1) % ul_.eval_every == 0 && s + 1 < ul_.max_iterations) checkpoint(s + 1);
+      for (auto* cb : callbacks) stop = cb->on_iteration(s + 1, r.lambda, summary.counts) || stop;
+      if (ul_.eval_every > 0 && (s + 1) % ul_.eval_every == 0 && s + 1 < ul_.max_iterations) {
+        r.s = s + 1;  // the state after this iteration
+        checkpoint(r, s + 1, callbacks);
+        snapshot(r);
+        r.s = s;
+      }
       if (stop) {
-        ++s;
+        ++r.s;
         summary.stop_reason = "callback";
+        stopped_by_callback = true;
         break;
       }
     }
-    summary.iterations = s;
-    summary.seconds = run_seconds;
-    if (!summary.last || summary.last->iteration != s) checkpoint(s);
-    summary.lambda = lambda;
+    // An early stop's final checkpoint is one an uninterrupted run would not have: the state is saved
+    // before it, so that a resumed run's evaluations (warm-started from the previous one) match.
+    if (stopped_by_callback) snapshot(r);
+    if (!summary.last || summary.last->iteration != r.s) checkpoint(r, r.s, callbacks);
+    if (!stopped_by_callback) snapshot(r);
+    summary.iterations = r.s;
+    summary.seconds = r.run_seconds;
+    summary.lambda = r.lambda;
     for (auto* cb : callbacks) cb->on_end(summary);
     return summary;
   }
 
- private:
   // t_s, k_s, J_s and the outer minibatch of upper-level iteration s (Growth); batches are capped by a
   // finite population, and a full batch (0) stays full.
   void apply_growth(std::int64_t s) {
@@ -148,6 +234,7 @@ class OuterLoop {
   typename Engine::Estimator estimator_;
   UpperLevelOptions ul_;
   std::uint64_t seed_;
+  std::function<void(const std::string&)> sink_;
   bool evaluate_at_start_;
   typename Engine::Evaluator evaluator_;
 };
