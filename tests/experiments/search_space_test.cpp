@@ -31,6 +31,7 @@ constexpr std::string_view kSpace = R"(
 "method" = { choice = ["a", "b"] }
 "ls.iterations" = { same_as = "ll.iterations" }
 "cross" = { same_as = "ll.iterations", times = 90 }
+"capped" = { same_as = "ll.iterations", times = 90, max = 3000 }
 )";
 
 TEST(SearchSpace, DrawsStayInTheirRangesWithTheirTypes) {
@@ -57,6 +58,7 @@ TEST(SearchSpace, DrawsStayInTheirRangesWithTheirTypes) {
     methods.insert(value_of(d, "method"));
     EXPECT_EQ(value_of(d, "ls.iterations"), iterations);
     EXPECT_EQ(std::stol(value_of(d, "cross")), 90 * n);
+    EXPECT_EQ(std::stol(value_of(d, "capped")), std::min(90 * n, 3000L));
   }
   // Log-uniform: a third of the draws in each decade of [1e-3, 1]; uniform would put 1 % below 1e-2.
   EXPECT_GT(below_hundredth, 90);
@@ -97,6 +99,9 @@ TEST(SearchSpace, BadSpecsAreErrorsThatNameTheKey) {
   expect_error(R"("n" = { same_as = "m", times = -1 }
 "m" = { uniform = [1, 2] })", "times must be a number > 0");
   expect_error(R"("n" = 3)", "must be a table with one entry");
+  expect_error(R"("n" = { uniform = [1, 2], max = 3 })", "must be a table with one entry");
+  expect_error(R"("n" = { same_as = "m", max = 0 }
+"m" = { uniform = [1, 2] })", "max must be a number > 0");
 }
 
 }  // namespace

@@ -33,11 +33,13 @@ bool is_integer_kind(SearchParameter::Kind k) {
   return k == SearchParameter::Kind::kLogUniformInt || k == SearchParameter::Kind::kUniformInt;
 }
 
-// A drawn value (TOML text) times a factor: integers stay integers when the factor is one.
-std::string scale(const std::string& value, double times) {
-  if (times == 1) return value;
-  const bool integer = value.find_first_of(".eE") == std::string::npos && times == std::floor(times);
-  const double x = std::stod(value) * times;
+// A drawn value (TOML text) times a factor, at most `max` (if > 0): integers stay integers when the
+// factor and the bound are.
+std::string scale(const std::string& value, double times, double max) {
+  if (times == 1 && max == 0) return value;
+  const bool integer = value.find_first_of(".eE") == std::string::npos && times == std::floor(times) && max == std::floor(max);
+  double x = std::stod(value) * times;
+  if (max > 0) x = std::min(x, max);
   if (integer) return fmt::format("{}", static_cast<std::int64_t>(std::llround(x)));
   const std::string text = fmt::format("{:.4g}", x);
   return text.find_first_of(".e") == std::string::npos ? text + ".0" : text;
@@ -52,7 +54,10 @@ std::string SearchParameter::describe() const {
     case Kind::kLogUniformInt: return fmt::format("log-uniform integer in [{:g}, {:g}]", low, high);
     case Kind::kUniformInt: return fmt::format("uniform integer in [{:g}, {:g}]", low, high);
     case Kind::kChoice: return fmt::format("one of {}", fmt::join(choices, ", "));
-    case Kind::kSameAs: return times == 1 ? fmt::format("= {}", same_as) : fmt::format("= {} × {:g}", same_as, times);
+    case Kind::kSameAs: {
+      std::string d = times == 1 ? fmt::format("= {}", same_as) : fmt::format("= {} × {:g}", same_as, times);
+      return max > 0 ? fmt::format("{}, at most {:g}", d, max) : d;
+    }
   }
   return "";
 }
@@ -65,11 +70,13 @@ SearchSpace SearchSpace::parse(const toml::table& space, const std::string& wher
       throw ConfigError(fmt::format("{}.\"{}\": {}", where, key, message));
     };
     const toml::table* spec = node.as_table();
-    const bool scaled = spec && spec->size() == 2 && spec->contains("same_as") && spec->contains("times");
-    if (!spec || (spec->size() != 1 && !scaled))
+    // same_as may come with times and max; every other distribution is the table's only entry.
+    const bool tied = spec && spec->contains("same_as") &&
+                      spec->size() == 1 + spec->contains("times") + spec->contains("max");
+    if (!spec || (spec->size() != 1 && !tied))
       fail("must be a table with one entry: log_uniform, uniform, log_uniform_int, uniform_int (= [low, high]), "
-           "choice (= [values]) or same_as (= \"key\", optionally with times = factor)");
-    const auto entry = scaled ? spec->find("same_as") : spec->begin();  // *entry lives in the iterator: keep it
+           "choice (= [values]) or same_as (= \"key\", optionally with times = factor and max = bound)");
+    const auto entry = tied ? spec->find("same_as") : spec->begin();  // *entry lives in the iterator: keep it
     const toml::key& kind_name = entry->first;
     const toml::node& value = entry->second;
     SearchParameter p;
@@ -84,10 +91,15 @@ SearchSpace SearchSpace::parse(const toml::table& space, const std::string& wher
       const auto* other = value.as_string();
       if (!other) fail("same_as takes the name of another key of the space, in quotes");
       p.same_as = other->get();
-      if (scaled) {
+      if (spec->contains("times")) {
         const auto times = (*spec)["times"].value<double>();
         if (!times || !(*times > 0)) fail("times must be a number > 0");
         p.times = *times;
+      }
+      if (spec->contains("max")) {
+        const auto max = (*spec)["max"].value<double>();
+        if (!max || !(*max > 0)) fail("max must be a number > 0");
+        p.max = *max;
       }
     } else if (p.kind == SearchParameter::Kind::kChoice) {
       const auto* values = value.as_array();
@@ -156,7 +168,7 @@ SearchDraw SearchSpace::draw(std::uint64_t seed, int index) const {
   for (std::size_t i = 0; i < parameters_.size(); ++i)
     if (parameters_[i].kind == SearchParameter::Kind::kSameAs)
       for (const auto& [key, value] : d)
-        if (key == parameters_[i].same_as) d[i].second = scale(value, parameters_[i].times);
+        if (key == parameters_[i].same_as) d[i].second = scale(value, parameters_[i].times, parameters_[i].max);
   return d;
 }
 

@@ -7,7 +7,8 @@
 //   "estimator.batch_size"    = { uniform_int = [16, 128] }        integer, uniform
 //   "method"                  = { choice = ["stocbio", "amigo"] }  one of the values, uniform
 //   "estimator.ls.iterations" = { same_as = "estimator.ll.iterations" }   tied to another key's draw
-//   "estimator.cross_batch_size" = { same_as = "estimator.ll.iterations", times = 90 }   ... times a factor
+//   "estimator.cross_batch_size" = { same_as = "estimator.ll.iterations", times = 90, max = 3000 }
+//                                                       ... times a factor, at most a bound
 //
 // Draw i of seed s depends only on (s, i): a larger search extends a smaller one.
 #include <cstdint>
@@ -27,6 +28,7 @@ struct SearchParameter {
   std::vector<std::string> choices;  // kChoice: the values as TOML text
   std::string same_as;               // kSameAs: the key whose drawn value this one takes
   double times = 1;                  // kSameAs: ... multiplied by this (an integer stays an integer)
+  double max = 0;                    // kSameAs: ... and at most this (0 = no bound)
   std::string describe() const;      // e.g. "log-uniform in [1000, 1e+09]"
 };
 
