@@ -11,16 +11,21 @@
 #include "bilevel/methods/presets.hpp"
 
 namespace bilevel {
-namespace {
 
-std::string default_out_dir(const std::string& config_path) {
+std::string local_timestamp() {
   const std::time_t now = std::time(nullptr);
   std::tm tm{};
   localtime_r(&now, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  return stamp;
+}
+
+namespace {
+
+std::string default_out_dir(const std::string& config_path) {
   namespace fs = std::filesystem;
-  return (fs::path("runs") / (fs::path(config_path).stem().string() + "-" + stamp)).string();
+  return (fs::path("runs") / (fs::path(config_path).stem().string() + "-" + local_timestamp())).string();
 }
 
 }  // namespace

@@ -7,6 +7,9 @@
 
 namespace bilevel {
 
+// The local date and time as 20261123-154500: the default output folders are named with it.
+std::string local_timestamp();
+
 // bilevel hypergrad CONFIG [key=value ...]: one JSON object on `out` (see docs/cli.md).
 int hypergrad_command(const std::string& config_path, const std::vector<std::string>& overrides, std::ostream& out);
 

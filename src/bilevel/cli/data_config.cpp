@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <numeric>
+#include <vector>
+
 #include "bilevel/data/catalog.hpp"
 #include "bilevel/data/splits.hpp"
 #include "bilevel/data/text_formats.hpp"
@@ -9,9 +12,11 @@
 namespace bilevel {
 namespace {
 
-// The first `n` rows of a seeded shuffle of d, and the rest.
-std::pair<Dataset, Dataset> take(const Dataset& d, Index n, std::uint64_t seed) {
-  const auto idx = shuffled_indices(d.size(), seed);
+// The first `n` rows of a seeded shuffle of d (or of d as it is), and the rest.
+std::pair<Dataset, Dataset> take(const Dataset& d, Index n, std::uint64_t seed, bool shuffle) {
+  std::vector<Index> idx(static_cast<std::size_t>(d.size()));
+  std::iota(idx.begin(), idx.end(), Index{0});
+  if (shuffle) idx = shuffled_indices(d.size(), seed);
   const std::span<const Index> all(idx);
   return {subset(d, all.first(static_cast<std::size_t>(n))), subset(d, all.subspan(static_cast<std::size_t>(n)))};
 }
@@ -38,6 +43,9 @@ DataSplits read_data_splits(Config& c) {
   const auto validation_size = c.get_int("problem.validation_size", 5000);
   const auto test_size = c.get_int("problem.test_size", 0);
   const auto seed = static_cast<std::uint64_t>(c.get_int("problem.seed", 0));
+  // false: the splits are consecutive rows in file order (data split beforehand, or another program
+  // that must see the same examples, such as the PyTorch benchmark).
+  const bool shuffle = c.get_bool("problem.shuffle", true);
   if (train_size < 1) c.fail("problem.train_size", fmt::format("must be >= 1, got {}", train_size));
   if (validation_size < 1) c.fail("problem.validation_size", fmt::format("must be >= 1, got {}", validation_size));
   if (test_size < 0) c.fail("problem.test_size", fmt::format("must be >= 0 (0 = all that is left), got {}", test_size));
@@ -52,21 +60,21 @@ DataSplits read_data_splits(Config& c) {
       const Dataset train = load_dataset(name, "train");
       too_many("problem.train_size", train_size + validation_size, train.size(),
                "the Fashion-MNIST training split (train_size + validation_size)");
-      auto [t, rest] = take(train, train_size, seed);
+      auto [t, rest] = take(train, train_size, seed, shuffle);
       s.train = std::move(t);
-      s.validation = take(rest, validation_size, seed + 1).first;
+      s.validation = take(rest, validation_size, seed + 1, shuffle).first;
       const Dataset test = load_dataset(name, "test");
       too_many("problem.test_size", test_size, test.size(), "the Fashion-MNIST test split");
-      s.test = test_size == 0 ? test : take(test, test_size, seed + 2).first;
+      s.test = test_size == 0 ? test : take(test, test_size, seed + 2, shuffle).first;
     } else {
       const Dataset all = name == "mnist-digits" ? load_dataset(name, "all") : read_data_file(c, name);
       too_many("problem.train_size", train_size + validation_size + test_size, all.size(),
                fmt::format("{} (train_size + validation_size + test_size)", all.source));
-      auto [t, rest] = take(all, train_size, seed);
-      auto [v, rest2] = take(rest, validation_size, seed + 1);
+      auto [t, rest] = take(all, train_size, seed, shuffle);
+      auto [v, rest2] = take(rest, validation_size, seed + 1, shuffle);
       s.train = std::move(t);
       s.validation = std::move(v);
-      s.test = test_size == 0 ? rest2 : take(rest2, test_size, seed + 2).first;
+      s.test = test_size == 0 ? rest2 : take(rest2, test_size, seed + 2, shuffle).first;
     }
   } catch (const DataError& e) {
     throw DataError(fmt::format("{} (problem.dataset = \"{}\" in {})", e.what(), name, c.source()));

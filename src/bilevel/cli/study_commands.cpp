@@ -1,5 +1,4 @@
 // bilevel search and bilevel reproduce: many runs of `bilevel run` as child processes, summarised.
-#include <ctime>
 #include <filesystem>
 #include <sstream>
 
@@ -17,20 +16,8 @@
 #include "bilevel/experiments/spec_table.hpp"
 
 namespace bilevel {
-namespace {
 
 namespace fs = std::filesystem;
-
-std::string stamp() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%d-%H%M%S", &tm);
-  return text;
-}
-
-}  // namespace
 
 int search_command(const SearchRequest& request, std::ostream& out) {
   toml::table config;
@@ -65,7 +52,7 @@ int search_command(const SearchRequest& request, std::ostream& out) {
   if (o.parallel < 1) throw ConfigError(fmt::format("--jobs must be >= 1, got {}", o.parallel));
 
   const fs::path dir = request.out_dir.empty()
-                           ? fs::path("runs") / (fs::path(request.config_path).stem().string() + "-search-" + stamp())
+                           ? fs::path("runs") / (fs::path(request.config_path).stem().string() + "-search-" + local_timestamp())
                            : fs::path(request.out_dir);
   fs::create_directories(dir);
   // The runs read the config without its [search] table (`bilevel run` knows nothing of it).
@@ -105,7 +92,7 @@ int reproduce_command(const ReproduceRequest& request, std::ostream& out) {
   }
   if (request.jobs < 1) throw ConfigError(fmt::format("--jobs must be >= 1, got {}", request.jobs));
   const ExperimentSpec spec = ExperimentSpec::load(find_experiment(experiments, request.name));
-  const fs::path dir = request.out_dir.empty() ? fs::path("runs") / ("reproduce-" + spec.name + "-" + stamp())
+  const fs::path dir = request.out_dir.empty() ? fs::path("runs") / ("reproduce-" + spec.name + "-" + local_timestamp())
                                                : fs::path(request.out_dir);
   const InterruptGuard interrupt;
   ReproduceOptions o;
