@@ -94,6 +94,14 @@ TEST(RunCommand, BadUpperLevelOptionsNameTheKey) {
   EXPECT_EQ(run("run " + kExample + " ul.max_iterations=0 --out /tmp/never-written", &out), 2);
   EXPECT_NE(out.find("ul.max_iterations must be >= 1"), std::string::npos) << out;
   EXPECT_FALSE(fs::exists("/tmp/never-written"));
+  // Step sizes are named as the config names them (once "ul.step.step").
+  for (const char* key : {"ul.step", "estimator.ll.step", "estimator.ls.step"}) {
+    out.clear();
+    EXPECT_EQ(run("run " + kExample + " " + key + "=0 --out /tmp/never-written", &out), 2);
+    EXPECT_NE(out.find(std::string(key) + " must be a finite number > 0, got 0"), std::string::npos) << out;
+    EXPECT_EQ(out.find(std::string(key) + ".step"), std::string::npos) << out;
+  }
+  EXPECT_FALSE(fs::exists("/tmp/never-written"));
 }
 
 TEST(ListCommand, NamesTheProblemsAndMethods) {

@@ -37,7 +37,7 @@ void check_batch(const char* field, Index batch, Index population) {
 
 void EstimatorOptions::validate(Index ll_population, Index ul_population, bool jacobian_symmetric) const {
   if (ll.iterations < 1) throw InvalidOptions(fmt::format("ll.iterations must be >= 1, got {}", ll.iterations));
-  ll.step.validate("ll.step");
+  ll.step.validate("ll");
   check_batch("ll.batch_size", ll.batch_size, ll_population);
   if (!(ll.tolerance >= 0)) throw InvalidOptions(fmt::format("ll.tolerance must be >= 0, got {}", ll.tolerance));
   if (ll.warm_start_schedule && ll.step.constant())
@@ -45,7 +45,7 @@ void EstimatorOptions::validate(Index ll_population, Index ul_population, bool j
 
   const bool reverse = ls.method == LinearSystemMethod::kReverseMode;
   if (!reverse && ls.iterations < 0) throw InvalidOptions(fmt::format("ls.iterations must be >= 0, got {}", ls.iterations));
-  ls.step.validate("ls.step");
+  ls.step.validate("ls");
   if (!reverse) check_batch("ls.batch_size", ls.batch_size, ll_population);
   if (ls.method == LinearSystemMethod::kNeumann && !ls.step.constant())
     throw InvalidOptions("ls.step of the Neumann series must be constant (decay_power = 0)");

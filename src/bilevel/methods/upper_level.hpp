@@ -45,7 +45,7 @@ struct UpperLevelOptions {
   double divergence_ratio = 1e8;
 
   void validate() const {
-    step.validate("ul.step");
+    step.validate("ul");
     if (max_iterations < 1) throw InvalidOptions("ul.max_iterations must be >= 1, got " + std::to_string(max_iterations));
     if (max_samples < 0 || max_example_evals < 0 || max_oracle_calls < 0 || max_seconds < 0)
       throw InvalidOptions("ul budgets (max_samples, max_example_evals, max_oracle_calls, max_seconds) must be >= 0");
