@@ -126,6 +126,31 @@ TEST(ReproduceCommand, WritesTheReportTablesPlotsAndRuns) {
   fs::remove_all(out);
 }
 
+// Ctrl-C during a reproduction: the running runs stop after their current iteration, the others do not
+// start, and the report of what there is gets written, plots included (an arm without data is left out).
+TEST(ReproduceCommand, AnInterruptStopsTheRunsAndStillWritesTheReport) {
+  const fs::path out = scratch("interrupted");
+  const std::string command = std::string(BILEVEL_EXE) + " reproduce long-quadratic --experiments " +
+                              source("tests/experiments/fixtures") + " --out " + out.string() + " > " +
+                              (out.string() + ".log") + " 2>&1 & pid=$!; " +
+                              "while [ ! -s " + (out / "runs/first/seed-0/metrics.jsonl").string() +
+                              " ]; do sleep 0.05; done; sleep 0.5; kill -INT $pid; wait $pid";
+  const int status = std::system(("bash -c '" + command + "'").c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const std::string report = read_text(out / "report.md");
+  EXPECT_NE(report.find("| first | 0/1 |"), std::string::npos) << report;
+  EXPECT_NE(report.find("first seed 0: interrupted (exit 130): stopped at iteration"), std::string::npos) << report;
+  EXPECT_NE(report.find("bilevel run --resume " + (out / "runs/first/seed-0").string()), std::string::npos) << report;
+  EXPECT_NE(report.find("No plots: no run completed."), std::string::npos) << report;
+  EXPECT_NE(report.find("second seed 0: not run (interrupted)"), std::string::npos) << report;
+  // The interrupted run kept its files and can be resumed.
+  EXPECT_TRUE(fs::exists(out / "runs/first/seed-0/state.bin"));
+  const auto summary = nlohmann::json::parse(read_text(out / "runs/first/seed-0/summary.json"));
+  EXPECT_EQ(summary["status"], "interrupted");
+  fs::remove_all(out);
+  fs::remove(out.string() + ".log");
+}
+
 TEST(ReproduceCommand, AnUnknownExperimentIsAnErrorListingTheKnownOnes) {
   const auto r = run_bilevel("reproduce nosuch --out " + scratch("unknown").string());
   EXPECT_EQ(r.status, 2);

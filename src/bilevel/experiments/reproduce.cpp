@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -123,17 +124,23 @@ std::string gnuplot_quote(const std::string& s) {
   return out;
 }
 
-void write_plots(const ExperimentSpec& spec, const std::vector<ArmResult>& arms, const fs::path& out,
-                 const ReproduceOptions& o) {
-  if (spec.plots.empty()) return;
+// Writes the curves, the gnuplot script and the PNGs; returns the plots drawn. An arm without a
+// completed run (an interrupted reproduction) is left out of the plots, and a plot without any arm is
+// not drawn.
+std::vector<std::string> write_plots(const ExperimentSpec& spec, const std::vector<ArmResult>& arms, const fs::path& out) {
+  std::vector<std::string> drawn;
+  if (spec.plots.empty()) return drawn;
   const std::vector<std::string> fields = fields_used(spec);
   fs::create_directories(out / "curves");
+  std::vector<bool> has_data(arms.size(), false);
   for (std::size_t a = 0; a < arms.size(); ++a) {
     std::ostringstream tsv;
     tsv << "#";
     for (const std::string& f : fields) tsv << ' ' << f;
     tsv << '\n';
-    for (const auto& row : mean_curve(arms[a], fields)) {
+    const auto curve = mean_curve(arms[a], fields);
+    has_data[a] = !curve.empty();
+    for (const auto& row : curve) {
       for (std::size_t f = 0; f < row.size(); ++f) tsv << (f ? "\t" : "") << fmt::format("{:.9g}", row[f]);
       tsv << '\n';
     }
@@ -147,23 +154,32 @@ void write_plots(const ExperimentSpec& spec, const std::vector<ArmResult>& arms,
     return static_cast<int>(std::find(fields.begin(), fields.end(), name) - fields.begin()) + 1;
   };
   for (const ExperimentPlot& p : spec.plots) {
+    if (std::find(has_data.begin(), has_data.end(), true) == has_data.end()) break;
+    drawn.push_back(p.file);
     gp << fmt::format("set output {}\nset title {}\nset xlabel {}\nset ylabel {}\n{}\n{}\nplot ",
                       gnuplot_quote(p.file + ".png"), gnuplot_quote(p.title), gnuplot_quote(p.xlabel),
                       gnuplot_quote(p.ylabel), p.logx ? "set logscale x" : "unset logscale x",
                       p.logy ? "set logscale y" : "unset logscale y");
-    for (std::size_t a = 0; a < spec.arms.size(); ++a)
-      gp << fmt::format("{}{} using {}:{} with linespoints pointsize 0.6 title {}", a ? ", \\\n     " : "",
+    bool first = true;
+    for (std::size_t a = 0; a < spec.arms.size(); ++a) {
+      if (!has_data[a]) continue;
+      gp << fmt::format("{}{} using {}:{} with linespoints pointsize 0.6 title {}", first ? "" : ", \\\n     ",
                         gnuplot_quote("curves/" + spec.arms[a].name + ".tsv"), column(p.x), column(p.y),
                         gnuplot_quote(spec.arms[a].label));
+      first = false;
+    }
     gp << "\n";
   }
   write_file_atomically(out / "plots.gp", gp.str());
-  // gnuplot runs in the report's directory, so the script's relative paths work there too.
+  if (drawn.empty()) return drawn;
+  // gnuplot runs in the report's directory, so the script's relative paths work there too. It runs
+  // even after an interrupt: the report of what finished is what an interrupt should leave.
   ChildRun plot{{"-e", fmt::format("cd {}", gnuplot_quote(fs::absolute(out).string())), fs::absolute(out / "plots.gp").string()},
                 out / "gnuplot.log"};
-  const auto outcome = run_children(find_gnuplot(), {plot}, ChildRunOptions{1, o.stop_requested, {}});
+  const auto outcome = run_children(find_gnuplot(), {plot}, ChildRunOptions{1, {}, {}});
   if (outcome.front().exit_code != 0)
     throw Error(fmt::format("gnuplot failed on {} (see {})", (out / "plots.gp").string(), (out / "gnuplot.log").string()));
+  return drawn;
 }
 
 std::string now_text() {
@@ -251,6 +267,9 @@ bool reproduce_runs(const fs::path& executable, const ExperimentSpec& spec, cons
       arm.runs.push_back(std::move(record));
     } else {
       std::string message = record.error();
+      if (record.status() == "interrupted")
+        message = fmt::format("stopped at iteration {}; `bilevel run --resume {}` continues it",
+                              record.summary.value("iterations", std::int64_t{0}), dir.string());
       if (message.empty()) {
         std::ifstream log(runs[i].log);
         for (std::string line; std::getline(log, line);)
@@ -260,7 +279,7 @@ bool reproduce_runs(const fs::path& executable, const ExperimentSpec& spec, cons
                                          outcomes[i].exit_code, message));
     }
   }
-  write_plots(spec, arms, out, o);
+  const std::vector<std::string> drawn = write_plots(spec, arms, out);
 
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   std::string md = report_header(spec, o, seconds);
@@ -302,7 +321,9 @@ bool reproduce_runs(const fs::path& executable, const ExperimentSpec& spec, cons
     }
   }
   md += "\n";
-  for (const ExperimentPlot& p : spec.plots) md += fmt::format("![{}]({}.png)\n\n", p.title, p.file);
+  for (const ExperimentPlot& p : spec.plots)
+    if (std::find(drawn.begin(), drawn.end(), p.file) != drawn.end()) md += fmt::format("![{}]({}.png)\n\n", p.title, p.file);
+  if (drawn.size() < spec.plots.size()) md += "No plots: no run completed.\n\n";
   bool all_completed = true;
   for (std::size_t a = 0; a < arms.size(); ++a)
     for (const std::string& f : arms[a].failures) {
