@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "bilevel/cli/run_on_problem.hpp"
+#include "bilevel/experiments/run_records.hpp"
 
 namespace bilevel::run_detail {
 
@@ -33,25 +34,10 @@ SavedState decode_state(const std::filesystem::path& path) {
 }
 
 void truncate_metrics(const std::filesystem::path& path, std::int64_t last) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
   std::string kept;
-  std::size_t begin = 0;
-  for (int line = 1;; ++line) {
-    const std::size_t end = text.find('\n', begin);
-    if (end == std::string::npos) break;  // a partial last line: the run was killed while writing it
-    const std::string record = text.substr(begin, end - begin);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(record);
-    } catch (const nlohmann::json::exception& e) {
-      throw DataError(fmt::format("{}:{}: not a JSON object: {}", path.string(), line, e.what()));
-    }
-    if (j.value("iteration", std::int64_t{-1}) > last) break;
-    kept += record + '\n';
-    begin = end + 1;
+  for (const JsonLine& line : read_jsonl(path)) {
+    if (line.value.value("iteration", std::int64_t{-1}) > last) break;
+    kept += line.text + '\n';
   }
   write_file_atomically(path, kept);
 }

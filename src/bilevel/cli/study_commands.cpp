@@ -33,9 +33,7 @@ int search_command(const SearchRequest& request, std::ostream& out) {
   SpecTable t(*node->as_table(), request.config_path + ": search.");
   SearchOptions o;
   o.metric = t.string("metric", "", true);
-  const std::string goal = t.string("goal", "min");
-  if (goal != "min" && goal != "max") t.fail("goal", fmt::format("must be \"min\" or \"max\", got \"{}\"", goal));
-  o.minimize = goal == "min";
+  o.minimize = read_search_goal(t);
   o.draws = static_cast<int>(t.integer("draws", 20, 1));
   o.budget = t.integer("budget", 0, 0);
   o.seed = static_cast<std::uint64_t>(t.integer("seed", 0, 0));

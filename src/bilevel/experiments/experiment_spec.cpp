@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "bilevel/core/error.hpp"
+#include "bilevel/experiments/search.hpp"
 #include "bilevel/experiments/spec_table.hpp"
 
 namespace bilevel {
@@ -40,6 +41,7 @@ ExperimentSpec ExperimentSpec::load(const std::filesystem::path& path) {
   const toml::array* arms = t.tables("arms");
   if (!arms || arms->empty()) t.fail("arms", "at least one [[arms]] table is required");
   std::set<std::string> names;
+  std::vector<const toml::table*> arm_spaces;  // each arm's own `space` (or null), merged below
   for (std::size_t i = 0; i < arms->size(); ++i) {
     const toml::table& a = *(*arms)[i].as_table();
     SpecTable at(a, fmt::format("{}: arms[{}].", path.string(), i));
@@ -51,7 +53,7 @@ ExperimentSpec ExperimentSpec::load(const std::filesystem::path& path) {
     arm.label = at.string("label", arm.name);
     arm.overrides = at.strings("overrides");
     arm.full_overrides = at.strings("full_overrides");
-    if (const toml::table* space = at.table("space")) arm.space = *space;
+    arm_spaces.push_back(at.table("space"));
     at.finish();
     s.arms.push_back(std::move(arm));
   }
@@ -90,26 +92,23 @@ ExperimentSpec ExperimentSpec::load(const std::filesystem::path& path) {
     x.budget = st.integer("budget", 0, 0);
     x.full_budget = st.integer("full_budget", x.budget, 0);
     x.metric = st.string("metric", "", true);
-    const std::string goal = st.string("goal", "min");
-    if (goal != "min" && goal != "max") st.fail("goal", fmt::format("must be \"min\" or \"max\", got \"{}\"", goal));
-    x.minimize = goal == "min";
+    x.minimize = read_search_goal(st);
     x.report = st.strings("report");
     x.top = static_cast<int>(st.integer("top", x.top, 1));
     const toml::table* space = st.table("space");
     if (!space) st.fail("space", "is required: the options each draw takes");
-    x.space = *space;
     st.finish();
-    // Each arm's space must parse now, not after an hour of runs.
-    for (const ExperimentArm& arm : s.arms) {
-      toml::table merged = x.space;
-      if (arm.space)
-        for (const auto& [key, value] : *arm.space) merged.insert_or_assign(key, value);
-      SearchSpace::parse(merged, fmt::format("{}: arm {} search.space", path.string(), arm.name));
+    // Each arm's space is parsed now, not after an hour of runs.
+    for (std::size_t i = 0; i < s.arms.size(); ++i) {
+      toml::table merged = *space;
+      if (arm_spaces[i])
+        for (const auto& [key, value] : *arm_spaces[i]) merged.insert_or_assign(key, value);
+      s.arms[i].search_space = SearchSpace::parse(merged, fmt::format("{}: arm {} search.space", path.string(), s.arms[i].name));
     }
     s.search = std::move(x);
   } else {
-    for (const ExperimentArm& arm : s.arms)
-      if (arm.space) t.fail("arms", fmt::format("arm {} has a space but the experiment has no [search]", arm.name));
+    for (std::size_t i = 0; i < s.arms.size(); ++i)
+      if (arm_spaces[i]) t.fail("arms", fmt::format("arm {} has a space but the experiment has no [search]", s.arms[i].name));
   }
   t.finish();
   return s;

@@ -20,7 +20,8 @@ struct ExperimentArm {
   std::string name;   // directory name: runs/<name>/
   std::string label;  // legend and table label
   std::vector<std::string> overrides, full_overrides;
-  std::optional<toml::table> space;  // replaces keys of the experiment's search space for this arm
+  // With [search]: the experiment's search space with the keys of the arm's own `space` replaced.
+  SearchSpace search_space;
 };
 
 struct ExperimentPlot {
@@ -36,7 +37,6 @@ struct ExperimentSearch {
   bool minimize = true;
   std::vector<std::string> report;  // fields of the best draw's final checkpoint shown in the table
   int top = 10;                 // the table's mean +- std is over the best `top` draws
-  toml::table space;
 };
 
 struct ExperimentSpec {

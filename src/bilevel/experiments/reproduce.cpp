@@ -270,11 +270,7 @@ bool reproduce_runs(const fs::path& executable, const ExperimentSpec& spec, cons
       if (record.status() == "interrupted")
         message = fmt::format("stopped at iteration {}; `bilevel run --resume {}` continues it",
                               record.summary.value("iterations", std::int64_t{0}), dir.string());
-      if (message.empty()) {
-        std::ifstream log(runs[i].log);
-        for (std::string line; std::getline(log, line);)
-          if (!line.empty()) message = line;
-      }
+      if (message.empty()) message = last_log_line(runs[i].log);
       arm.failures.push_back(fmt::format("seed {}: {} (exit {}): {}", which[i].second, record.status(),
                                          outcomes[i].exit_code, message));
     }
@@ -348,10 +344,6 @@ bool reproduce_searches(const fs::path& executable, const ExperimentSpec& spec, 
   const ExperimentSearch& x = *spec.search;
   std::vector<SearchResult> results;
   for (const ExperimentArm& arm : spec.arms) {
-    toml::table merged = x.space;
-    if (arm.space)
-      for (const auto& [key, value] : *arm.space) merged.insert_or_assign(key, value);
-    const SearchSpace space = SearchSpace::parse(merged, fmt::format("{}: arm {} search.space", spec.path.string(), arm.name));
     SearchOptions so;
     so.draws = o.full ? x.full_draws : x.draws;
     so.budget = o.full ? x.full_budget : x.budget;
@@ -361,7 +353,7 @@ bool reproduce_searches(const fs::path& executable, const ExperimentSpec& spec, 
     so.overrides = spec.arm_overrides(arm, o.full);
     so.stop_requested = o.stop_requested;
     if (o.progress) so.progress = [&](const std::string& line) { o.progress(arm.label + ": " + line); };
-    results.push_back(run_search(executable, spec.config, space, so, out / "runs" / arm.name));
+    results.push_back(run_search(executable, spec.config, arm.search_space, so, out / "runs" / arm.name));
     if (o.stop_requested && o.stop_requested()) break;
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();

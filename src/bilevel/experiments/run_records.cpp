@@ -22,23 +22,7 @@ std::string RunRecord::error() const {
 RunRecord read_run(const std::filesystem::path& dir) {
   RunRecord r;
   r.dir = dir;
-  const auto metrics = dir / "metrics.jsonl";
-  if (std::ifstream in(metrics, std::ios::binary); in) {
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    const std::string text = buffer.str();
-    std::size_t begin = 0;
-    for (int line = 1; begin < text.size(); ++line) {
-      const std::size_t end = text.find('\n', begin);
-      if (end == std::string::npos) break;  // a partial last line: the run was killed while writing it
-      try {
-        r.checkpoints.push_back(nlohmann::json::parse(text.substr(begin, end - begin)));
-      } catch (const nlohmann::json::exception& e) {
-        throw DataError(fmt::format("{}:{}: not a JSON object: {}", metrics.string(), line, e.what()));
-      }
-      begin = end + 1;
-    }
-  }
+  for (JsonLine& line : read_jsonl(dir / "metrics.jsonl")) r.checkpoints.push_back(std::move(line.value));
   const auto summary = dir / "summary.json";
   if (std::ifstream in(summary, std::ios::binary); in) {
     try {
@@ -48,6 +32,37 @@ RunRecord read_run(const std::filesystem::path& dir) {
     }
   }
   return r;
+}
+
+std::vector<JsonLine> read_jsonl(const std::filesystem::path& path) {
+  std::vector<JsonLine> lines;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return lines;
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  std::size_t begin = 0;
+  for (int line = 1; begin < text.size(); ++line) {
+    const std::size_t end = text.find('\n', begin);
+    if (end == std::string::npos) break;  // a partial last line: the run was killed while writing it
+    JsonLine l{text.substr(begin, end - begin), {}};
+    try {
+      l.value = nlohmann::json::parse(l.text);
+    } catch (const nlohmann::json::exception& e) {
+      throw DataError(fmt::format("{}:{}: not a JSON object: {}", path.string(), line, e.what()));
+    }
+    lines.push_back(std::move(l));
+    begin = end + 1;
+  }
+  return lines;
+}
+
+std::string last_log_line(const std::filesystem::path& log) {
+  std::ifstream in(log);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  return last;
 }
 
 std::optional<double> field(const nlohmann::json& checkpoint, std::string_view name, double examples_per_epoch) {

@@ -1,8 +1,6 @@
 #include "bilevel/experiments/search.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -11,21 +9,13 @@
 #include "bilevel/core/files.hpp"
 #include "bilevel/experiments/child_runs.hpp"
 #include "bilevel/experiments/run_records.hpp"
+#include "bilevel/experiments/spec_table.hpp"
 
 namespace bilevel {
 namespace {
 
 std::filesystem::path draw_dir(const std::filesystem::path& dir, int index) {
   return dir / "draws" / fmt::format("{:03d}", index);
-}
-
-// The last non-empty line of a child's log: where `bilevel` prints its error.
-std::string last_line(const std::filesystem::path& log) {
-  std::ifstream in(log);
-  std::string line, last;
-  while (std::getline(in, line))
-    if (!line.empty()) last = line;
-  return last;
 }
 
 std::vector<std::string> run_arguments(const std::filesystem::path& config, const SearchOptions& o,
@@ -156,12 +146,12 @@ SearchResult run_search(const std::filesystem::path& executable, const std::file
       }
     } else if (c.exit_code == 3) {
       x.status = "failed";
-      x.message = record.error().empty() ? last_line(runs[i].log) : record.error();
+      x.message = record.error().empty() ? last_log_line(runs[i].log) : record.error();
     } else if (c.exit_code == 130 || c.exit_code == 143 || c.signal != 0) {
       x.status = "interrupted";
     } else {
       x.status = "error";
-      x.message = last_line(runs[i].log);
+      x.message = last_log_line(runs[i].log);
     }
     ++finished;
     if (o.progress)
@@ -189,21 +179,10 @@ SearchResult run_search(const std::filesystem::path& executable, const std::file
   return r;
 }
 
-TopSummary summarize_top(const SearchResult& result, int top) {
-  TopSummary t;
-  std::vector<double> values;
-  for (const SearchOutcome& x : result.outcomes)
-    if (x.ranked() && static_cast<int>(values.size()) < top) values.push_back(x.metric);
-  t.count = static_cast<int>(values.size());
-  if (values.empty()) return t;
-  for (double v : values) t.mean += v;
-  t.mean /= static_cast<double>(values.size());
-  if (values.size() > 1) {
-    double ss = 0;
-    for (double v : values) ss += (v - t.mean) * (v - t.mean);
-    t.stddev = std::sqrt(ss / static_cast<double>(values.size() - 1));
-  }
-  return t;
+bool read_search_goal(SpecTable& search) {
+  const std::string goal = search.string("goal", "min");
+  if (goal != "min" && goal != "max") search.fail("goal", fmt::format("must be \"min\" or \"max\", got \"{}\"", goal));
+  return goal == "min";
 }
 
 }  // namespace bilevel

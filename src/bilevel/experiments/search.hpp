@@ -52,11 +52,8 @@ struct SearchResult {
 SearchResult run_search(const std::filesystem::path& executable, const std::filesystem::path& config,
                         const SearchSpace& space, const SearchOptions& options, const std::filesystem::path& dir);
 
-// Mean and sample standard deviation of the metric of the first `top` ranked outcomes.
-struct TopSummary {
-  int count = 0;
-  double mean = 0, stddev = 0;
-};
-TopSummary summarize_top(const SearchResult& result, int top);
+// The `goal` key of a [search] table: "min" (the default) or "max"; true for "min".
+class SpecTable;
+bool read_search_goal(SpecTable& search);
 
 }  // namespace bilevel
