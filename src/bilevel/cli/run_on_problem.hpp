@@ -28,20 +28,14 @@ template <class S>
 class MetricsWriter final : public Callback<S> {
  public:
   MetricsWriter(const std::filesystem::path& path, bool append) : log_(path, append) {}
-  void on_checkpoint(const Checkpoint<S>& c) override {
-    log_.write(to_json(c).dump());
-    last_iteration_ = c.iteration;
-  }
-  std::int64_t last_iteration() const { return last_iteration_; }
-  void set_last_iteration(std::int64_t s) { last_iteration_ = s; }
+  void on_checkpoint(const Checkpoint<S>& c) override { log_.write(to_json(c).dump()); }
 
  private:
   LineLog log_;
-  std::int64_t last_iteration_ = -1;
 };
 
-// state.bin: the resolved config it belongs to, the iteration of the last line of metrics.jsonl it
-// accounts for, and the outer loop's state (OuterLoop::on_state).
+// state.bin: the resolved config it belongs to, the iteration of the last checkpoint (line of
+// metrics.jsonl) it accounts for, and the outer loop's state (OuterLoop::on_state).
 struct SavedState {
   std::string config;
   std::int64_t metrics_iteration = -1;
@@ -110,9 +104,8 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
   }
 
   run_detail::MetricsWriter<S> metrics(dir / "metrics.jsonl", resume);
-  if (saved) metrics.set_last_iteration(saved->metrics_iteration);
-  loop->on_state([&](const std::string& bytes) {
-    write_file_atomically(state_path, run_detail::encode_state({resolved.str(), metrics.last_iteration(), bytes}));
+  loop->on_state([&](const std::string& bytes, std::int64_t last_checkpoint) {
+    write_file_atomically(state_path, run_detail::encode_state({resolved.str(), last_checkpoint, bytes}));
   });
   ProgressBar<S> progress(ul.max_iterations);
   const InterruptGuard interrupt;

@@ -7,11 +7,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "bilevel/core/archive.hpp"
 #include "bilevel/core/counters.hpp"
 #include "bilevel/core/error.hpp"
 #include "bilevel/core/rng.hpp"
@@ -31,6 +33,19 @@ struct EstimatorStreams {
         cross(s.stream("estimator/cross")) {}
   explicit EstimatorStreams(std::uint64_t seed) : EstimatorStreams(RandomStreams(seed)) {}
   Rng ll, ls, outer, cross;
+
+  // The generators' positions, for resuming a run.
+  void save(ArchiveWriter& a) const {
+    for (const Rng* rng : {&ll, &ls, &outer, &cross})
+      for (std::uint64_t x : rng->state()) a.u64(x);
+  }
+  void load(ArchiveReader& a) {
+    for (Rng* rng : {&ll, &ls, &outer, &cross}) {
+      std::array<std::uint64_t, 4> state;
+      for (auto& x : state) x = a.u64();
+      rng->set_state(state);
+    }
+  }
 };
 
 template <class S>

@@ -46,10 +46,12 @@ class OuterLoop {
   }
 
   // Resuming: `sink` receives the run's whole state (bytes) after every checkpoint that the run would
-  // write uninterrupted, and, when a callback stops the run early, before its extra final checkpoint.
-  // resume(those bytes) continues the run as if it had never stopped: the same lambda, counts and
-  // checkpoints, bit for bit (at the same thread count).
-  void on_state(std::function<void(const std::string&)> sink) { sink_ = std::move(sink); }
+  // write uninterrupted, and, when a callback stops the run early, before its extra final checkpoint;
+  // with it, the iteration of the last checkpoint the state accounts for (-1: none yet), which a
+  // resumed run continues after. resume(those bytes) continues the run as if it had never stopped:
+  // the same lambda, counts and checkpoints, bit for bit (at the same thread count).
+  using StateSink = std::function<void(const std::string& state, std::int64_t last_checkpoint)>;
+  void on_state(StateSink sink) { sink_ = std::move(sink); }
 
   RunSummary<S> resume(const std::string& bytes, const std::string& source, std::span<Callback<S>* const> callbacks = {}) {
     ArchiveReader a(bytes, source);
@@ -64,11 +66,7 @@ class OuterLoop {
     r.run_seconds = a.f64();
     r.first_norm = a.f64();
     r.last_norm = a.f64();
-    for (Rng* rng : {&r.streams.ll, &r.streams.ls, &r.streams.outer, &r.streams.cross}) {
-      std::array<std::uint64_t, 4> st;
-      for (auto& x : st) x = a.u64();
-      rng->set_state(st);
-    }
+    r.streams.load(a);
     load_state(a, r.state);
     if (r.s > 0) apply_growth(r.s - 1);  // the samplers as the last iteration left them
     estimator_.load(a);
@@ -119,8 +117,7 @@ class OuterLoop {
     a.f64(r.run_seconds);
     a.f64(r.first_norm);
     a.f64(r.last_norm);
-    for (const Rng* rng : {&r.streams.ll, &r.streams.ls, &r.streams.outer, &r.streams.cross})
-      for (std::uint64_t x : rng->state()) a.u64(x);
+    r.streams.save(a);
     save_state(a, r.state);
     estimator_.save(a);
     evaluator_.save(a);
@@ -128,7 +125,7 @@ class OuterLoop {
       a.u64(c->has_value());
       if (*c) save_checkpoint(a, **c);
     }
-    sink_(a.bytes());
+    sink_(a.bytes(), r.summary.last ? r.summary.last->iteration : -1);
   }
 
   RunSummary<S> loop(Run& r, std::span<Callback<S>* const> callbacks) {
@@ -136,7 +133,7 @@ class OuterLoop {
     RunSummary<S>& summary = r.summary;
     summary.stop_reason = "max_iterations";
     bool stopped_by_callback = false;
-    for (; r.s < ul_.max_iterations; ++r.s) {
+    while (r.s < ul_.max_iterations) {
       const std::int64_t s = r.s;
       // With a growing schedule the next iteration costs more than the last: scale the estimate.
       const double growth = static_cast<double>(growth_factor(ul_.growth, s, ul_.max_iterations)) /
@@ -173,17 +170,15 @@ class OuterLoop {
         throw NumericalError(fmt::format("lambda became NaN or Inf at upper-level iteration {}", s));
       r.run_seconds += std::chrono::duration<double>(Clock::now() - start).count();
       r.last_cost = summary.counts - before;
+      ++r.s;  // iteration s is done
 
       bool stop = false;
-      for (auto* cb : callbacks) stop = cb->on_iteration(s + 1, r.lambda, summary.counts) || stop;
-      if (ul_.eval_every > 0 && (s + 1) % ul_.eval_every == 0 && s + 1 < ul_.max_iterations) {
-        r.s = s + 1;  // the state after this iteration
-        checkpoint(r, s + 1, callbacks);
+      for (auto* cb : callbacks) stop = cb->on_iteration(r.s, r.lambda, summary.counts) || stop;
+      if (ul_.eval_every > 0 && r.s % ul_.eval_every == 0 && r.s < ul_.max_iterations) {
+        checkpoint(r, r.s, callbacks);
         snapshot(r);
-        r.s = s;
       }
       if (stop) {
-        ++r.s;
         summary.stop_reason = "callback";
         stopped_by_callback = true;
         break;
@@ -234,7 +229,7 @@ class OuterLoop {
   typename Engine::Estimator estimator_;
   UpperLevelOptions ul_;
   std::uint64_t seed_;
-  std::function<void(const std::string&)> sink_;
+  StateSink sink_;
   bool evaluate_at_start_;
   typename Engine::Evaluator evaluator_;
 };
