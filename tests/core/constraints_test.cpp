@@ -1,4 +1,5 @@
 #include "bilevel/core/constraints.hpp"
+#include "bilevel/core/linalg.hpp"
 
 #include <gtest/gtest.h>
 
@@ -96,9 +97,25 @@ TEST(Constraints, SpectralNormBallClipsSingularValues) {
   expected.diagonal() << 1, 0.5, 1;
   EXPECT_LE((Eigen::Map<Matrix<double>>(x.data(), 3, 3) - expected).norm(), 1e-12);
   check_projection(set, 9, 1.0);
-  check_projection(SpectralNormBall<double>(4, 2, 0.5), 8, 1.0);  // rectangular
+  check_projection(SpectralNormBall<double>(4, 2, 0.5), 8, 1.0);  // tall: through A^T A
+  check_projection(SpectralNormBall<double>(2, 4, 0.5), 8, 1.0);  // wide: through A A^T
   Vector<double> wrong_size = Vector<double>::Zero(8);
   EXPECT_THROW(set.project(wrong_size), InvalidOptions);
+}
+
+TEST(Constraints, SpectralNormOfARankOneMatrixIsTheProductOfItsFactorsNorms) {
+  // u v^T with ||u|| = 3, ||v|| = 2 has the one singular value 6; clipping to 1.5 scales it by 1/4.
+  Vector<double> u(3), v(4);
+  u << 1, 2, 2;
+  v << 1, 1, 1, 1;
+  Matrix<double> a = u * v.transpose();
+  EXPECT_NEAR(spectral_norm<double>(a), 6.0, 1e-14);
+  EXPECT_NEAR(spectral_norm<double>(Matrix<double>(a.transpose())), 6.0, 1e-14);
+  EXPECT_NEAR(spectral_norm<float>(a.cast<float>()), 6.0f, 1e-5f);
+  const Matrix<double> original = a;
+  EXPECT_TRUE(clip_spectral_norm<double>(a, 1.5));
+  EXPECT_LE((a - original / 4).norm(), 1e-13);
+  EXPECT_FALSE(clip_spectral_norm<double>(a, 2.0));  // inside already: unchanged
 }
 
 TEST(Constraints, BlockProductProjectsEachBlockAndLeavesTheRestFree) {
