@@ -26,21 +26,7 @@ int search_command(const SearchRequest& request, std::ostream& out) {
   } catch (const toml::parse_error& e) {
     throw ConfigError(fmt::format("{}:{}: {}", request.config_path, e.source().begin.line, e.description()));
   }
-  const toml::node* node = config.get("search");
-  if (!node || !node->is_table())
-    throw ConfigError(fmt::format("{}: no [search] table: a search needs [search] with metric, goal and "
-                                  "[search.space] (docs/reproduction.md)", request.config_path));
-  SpecTable t(*node->as_table(), request.config_path + ": search.");
-  SearchOptions o;
-  o.metric = t.string("metric", "", true);
-  o.minimize = read_search_goal(t);
-  o.draws = static_cast<int>(t.integer("draws", 20, 1));
-  o.budget = t.integer("budget", 0, 0);
-  o.seed = static_cast<std::uint64_t>(t.integer("seed", 0, 0));
-  const toml::table* space_table = t.table("space");
-  if (!space_table) t.fail("space", "is required: the options each draw takes");
-  const SearchSpace space = SearchSpace::parse(*space_table, request.config_path + ": search.space");
-  t.finish();
+  auto [o, space] = read_search_spec(config, request.config_path);
   if (request.draws >= 0) o.draws = request.draws;
   if (request.budget >= 0) o.budget = request.budget;
   if (request.seed >= 0) o.seed = static_cast<std::uint64_t>(request.seed);

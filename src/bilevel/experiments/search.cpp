@@ -185,4 +185,23 @@ bool read_search_goal(SpecTable& search) {
   return goal == "min";
 }
 
+SearchSpec read_search_spec(const toml::table& config, const std::string& where) {
+  const toml::node* node = config.get("search");
+  if (!node || !node->is_table())
+    throw ConfigError(fmt::format("{}: no [search] table: a search needs [search] with metric, goal and "
+                                  "[search.space] (docs/reproduction.md)", where));
+  SpecTable t(*node->as_table(), where + ": search.");
+  SearchOptions o;
+  o.metric = t.string("metric", "", true);
+  o.minimize = read_search_goal(t);
+  o.draws = static_cast<int>(t.integer("draws", 20, 1));
+  o.budget = t.integer("budget", 0, 0);
+  o.seed = static_cast<std::uint64_t>(t.integer("seed", 0, 0));
+  const toml::table* space_table = t.table("space");
+  if (!space_table) t.fail("space", "is required: the options each draw takes");
+  SearchSpace space = SearchSpace::parse(*space_table, where + ": search.space");
+  t.finish();
+  return {std::move(o), std::move(space)};
+}
+
 }  // namespace bilevel

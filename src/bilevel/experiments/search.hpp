@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <toml++/toml.h>
 
 #include "bilevel/experiments/search_space.hpp"
 
@@ -55,5 +56,12 @@ SearchResult run_search(const std::filesystem::path& executable, const std::file
 // The `goal` key of a [search] table: "min" (the default) or "max"; true for "min".
 class SpecTable;
 bool read_search_goal(SpecTable& search);
+// The [search] table of a `bilevel search` config (metric, goal, draws, budget, seed, [search.space]).
+// Errors name `where` (the file) and the key; a config without [search] is an error saying what it needs.
+struct SearchSpec {
+  SearchOptions options;
+  SearchSpace space;
+};
+SearchSpec read_search_spec(const toml::table& config, const std::string& where);
 
 }  // namespace bilevel
