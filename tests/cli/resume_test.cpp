@@ -45,24 +45,6 @@ int wait_for(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
-// metrics.jsonl without the timings (which differ between any two runs), and the final lambda.
-struct Outcome {
-  std::vector<nlohmann::json> checkpoints;
-  nlohmann::json lambda;
-};
-Outcome read_outcome(const fs::path& dir) {
-  Outcome o;
-  std::ifstream metrics(dir / "metrics.jsonl");
-  for (std::string line; std::getline(metrics, line);) {
-    auto j = nlohmann::json::parse(line);
-    j.erase("seconds");
-    o.checkpoints.push_back(std::move(j));
-  }
-  std::ifstream summary(dir / "summary.json");
-  if (summary) o.lambda = nlohmann::json::parse(summary)["lambda"];
-  return o;
-}
-
 // Runs `args` once uninterrupted, then `trials` times killed at a random moment of its duration and
 // resumed (killed again, sometimes, while resuming) until it completes; each must equal the first.
 void expect_kills_and_resumes_match(const std::vector<std::string>& args, int trials, const std::string& name) {
@@ -73,7 +55,7 @@ void expect_kills_and_resumes_match(const std::vector<std::string>& args, int tr
   const auto t0 = Clock::now();
   ASSERT_EQ(wait_for(start(run)), 0);
   const double duration = std::chrono::duration<double>(Clock::now() - t0).count();
-  const Outcome expected = read_outcome(reference);
+  const testing::RunOutcome expected = testing::read_outcome(reference);
   ASSERT_GT(expected.checkpoints.size(), 2u);
   EXPECT_FALSE(fs::exists(reference / "state.bin")) << "a completed run keeps no state";
 
@@ -101,7 +83,7 @@ void expect_kills_and_resumes_match(const std::vector<std::string>& args, int tr
       EXPECT_TRUE(code == 0 || code == 130 || code == -SIGKILL || code == -SIGINT) << "exit " << code;
     }
     ASSERT_EQ(code, 0);
-    const Outcome got = read_outcome(dir);
+    const testing::RunOutcome got = testing::read_outcome(dir);
     EXPECT_EQ(got.checkpoints, expected.checkpoints);
     EXPECT_EQ(got.lambda, expected.lambda);
     for (const auto& entry : fs::directory_iterator(dir))

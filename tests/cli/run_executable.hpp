@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace bilevel::testing {
 
@@ -47,6 +48,25 @@ inline RunOutput run_and_read(const std::string& args) {
   std::ifstream metrics(dir / "metrics.jsonl");
   for (std::string line; std::getline(metrics, line);) o.last_checkpoint = nlohmann::json::parse(line);
   fs::remove_all(dir);
+  return o;
+}
+
+// What two runs that must agree are compared by: metrics.jsonl without the timings (which differ
+// between any two runs), and the final lambda of summary.json.
+struct RunOutcome {
+  std::vector<nlohmann::json> checkpoints;
+  nlohmann::json lambda;
+};
+inline RunOutcome read_outcome(const std::filesystem::path& dir) {
+  RunOutcome o;
+  std::ifstream metrics(dir / "metrics.jsonl");
+  for (std::string line; std::getline(metrics, line);) {
+    auto j = nlohmann::json::parse(line);
+    j.erase("seconds");
+    o.checkpoints.push_back(std::move(j));
+  }
+  std::ifstream summary(dir / "summary.json");
+  if (summary) o.lambda = nlohmann::json::parse(summary)["lambda"];
   return o;
 }
 

@@ -7,6 +7,7 @@
 
 #include "bilevel/cli/commands.hpp"
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/parallel.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"bilevel: stochastic bilevel optimization with a lower-level contraction"};
@@ -55,6 +56,14 @@ int main(int argc, char** argv) {
   reproduce->add_option("--experiments", reproduce_request.experiments_dir,
                         "Folder of experiment files (default: the source tree's experiments/)");
 
+  // Threads change the speed, never the results (core/parallel.hpp), so they are an option of the
+  // command, not a key of the config.
+  int threads = 0;
+  for (CLI::App* c : {hypergrad, run, search, reproduce})
+    c->add_option("--threads", threads,
+                  "Threads of the oracles (default: OMP_NUM_THREADS, else every core); results are the same for any")
+        ->check(CLI::NonNegativeNumber);
+
   auto* list = app.add_subcommand("list", "List the problems, methods and datasets this build knows");
   bool markdown = false;
   list->add_flag("--markdown", markdown, "Print the methods as the Markdown table of docs/methods.md");
@@ -65,6 +74,7 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);  // prints help, version or the usage error
     return code == 0 ? 0 : 1;
   }
+  bilevel::set_thread_count(threads);
   try {
     if (*hypergrad) return bilevel::hypergrad_command(config, overrides, std::cout);
     if (*run && !resume_dir.empty()) return bilevel::resume_command(resume_dir, std::cout);

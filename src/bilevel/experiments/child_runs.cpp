@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cerrno>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/parallel.hpp"
 
 extern char** environ;
 
@@ -50,6 +52,10 @@ pid_t spawn(const std::filesystem::path& executable, const ChildRun& run) {
 }
 
 }  // namespace
+
+std::vector<std::string> thread_share_arguments(int parallel) {
+  return {"--threads", std::to_string(std::max(1, thread_count() / std::max(1, parallel)))};
+}
 
 std::filesystem::path this_executable() {
   std::error_code ec;

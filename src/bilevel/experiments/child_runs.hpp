@@ -30,6 +30,10 @@ struct ChildRunOptions {
   std::function<void(std::size_t, const ChildOutcome&)> on_exit;  // called as each child exits
 };
 
+// The arguments {"--threads", N} that give each of `parallel` bilevel children its share of this
+// process's threads (at least one), so parallel runs do not oversubscribe the cores.
+std::vector<std::string> thread_share_arguments(int parallel);
+
 // The path of the running executable (/proc/self/exe).
 std::filesystem::path this_executable();
 

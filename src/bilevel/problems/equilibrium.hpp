@@ -28,6 +28,7 @@
 
 #include "bilevel/core/constraints.hpp"
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/parallel.hpp"
 #include "bilevel/core/rng.hpp"
 #include "bilevel/core/types.hpp"
 #include "bilevel/data/dataset.hpp"
@@ -84,31 +85,51 @@ class Equilibrium {
     return l;
   }
 
+  // Every oracle runs over chunks of the batch's examples in parallel (core/parallel.hpp): the columns
+  // of Z are independent, and sums over examples are added chunk by chunk in a fixed order.
   void map(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, VectorRef<S> out) const {
     const auto z = states(w, blocks.size());
     Eigen::Map<Matrix<S>> phi(out.data(), o_.hidden, z.cols());
-    with_inputs(blocks, [&](const RowMatrix<S>& x) { phi = drive(z, lambda, x).array().tanh(); });
+    for_each_chunk(row_chunks(z.cols()), [&](Index, Index begin, Index m) {
+      with_inputs(blocks, begin, m, [&](const auto& x) {
+        phi.middleCols(begin, m) = drive(z.middleCols(begin, m), lambda, x).array().tanh();
+      });
+    });
   }
 
   void map_vjp_w(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch blocks,
                  VectorRef<S> out) const {
     const auto z = states(w, blocks.size());
-    const Matrix<S> g =
-        with_inputs(blocks, [&](const RowMatrix<S>& x) { return masked(drive(z, lambda, x), states(u, blocks.size())); });
-    Eigen::Map<Matrix<S>>(out.data(), o_.hidden, z.cols()).noalias() = a(lambda).transpose() * g;
+    const auto uz = states(u, blocks.size());
+    Eigen::Map<Matrix<S>> result(out.data(), o_.hidden, z.cols());
+    for_each_chunk(row_chunks(z.cols()), [&](Index, Index begin, Index m) {
+      with_inputs(blocks, begin, m, [&](const auto& x) {
+        const Matrix<S> g = masked(drive(z.middleCols(begin, m), lambda, x), uz.middleCols(begin, m));
+        result.middleCols(begin, m).noalias() = a(lambda).transpose() * g;
+      });
+    });
   }
 
   void map_vjp_lambda(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch blocks,
                       VectorRef<S> out) const {
     const auto z = states(w, blocks.size());
-    out.setZero();
+    const auto uz = states(u, blocks.size());
     const Index h = o_.hidden;
-    with_inputs(blocks, [&](const RowMatrix<S>& x) {  // one gather serves P and dB
-      const Matrix<S> g = masked(drive(z, lambda, x), states(u, blocks.size()));
-      Eigen::Map<Matrix<S>>(out.data() + offset_a(), h, h).noalias() = g * z.transpose();
-      Eigen::Map<Matrix<S>>(out.data() + offset_b(), h, p_).noalias() = g * x;
-      out.segment(offset_c(), h) = g.rowwise().sum();
+    const RowChunks chunks = row_chunks(z.cols());
+    std::vector<Vector<S>> parts(static_cast<std::size_t>(chunks.count));
+    for_each_chunk(chunks, [&](Index c, Index begin, Index m) {
+      Vector<S>& part = parts[static_cast<std::size_t>(c)];
+      part.setZero(offset_c_out());  // dA, dB, dc; dC = dd = 0
+      with_inputs(blocks, begin, m, [&](const auto& x) {  // one gather serves P and dB
+        const auto zc = z.middleCols(begin, m);
+        const Matrix<S> g = masked(drive(zc, lambda, x), uz.middleCols(begin, m));
+        Eigen::Map<Matrix<S>>(part.data() + offset_a(), h, h).noalias() = g * zc.transpose();
+        Eigen::Map<Matrix<S>>(part.data() + offset_b(), h, p_).noalias() = g * x;
+        part.segment(offset_c(), h) = g.rowwise().sum();
+      });
     });
+    out.setZero();
+    out.head(offset_c_out()) = sum_in_order(parts);
   }
 
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, Vector<S>* grad_w, Vector<S>* grad_lambda) const {
@@ -116,23 +137,34 @@ class Equilibrium {
     const Index m = z.cols();
     std::vector<std::int32_t> labels(blocks.size());
     for (std::size_t j = 0; j < blocks.size(); ++j) labels[j] = train_.y[checked(blocks[j])];
-    Matrix<S> logits = logits_of(z, lambda);
-    const S loss = softmax::softmax_rows(logits, labels) / static_cast<S>(m);
-    if (grad_w || grad_lambda) {
-      for (Index j = 0; j < m; ++j) logits(j, labels[static_cast<std::size_t>(j)]) -= S(1);
-      logits /= static_cast<S>(m);  // R^T (m x k)
-      if (grad_w) {
-        grad_w->resize(o_.hidden * m);
-        Eigen::Map<Matrix<S>>(grad_w->data(), o_.hidden, m).noalias() = c_out(lambda).transpose() * logits.transpose();
-      }
+    if (grad_w) grad_w->resize(o_.hidden * m);
+    const RowChunks chunks = row_chunks(m);
+    std::vector<S> losses(static_cast<std::size_t>(chunks.count));
+    std::vector<Vector<S>> parts(grad_lambda ? losses.size() : 0);  // dC, dd
+    for_each_chunk(chunks, [&](Index c, Index begin, Index mc) {
+      const auto zc = z.middleCols(begin, mc);
+      const auto yc = std::span<const std::int32_t>(labels).subspan(static_cast<std::size_t>(begin),
+                                                                    static_cast<std::size_t>(mc));
+      Matrix<S> logits = logits_of(zc, lambda);
+      losses[static_cast<std::size_t>(c)] = softmax::softmax_rows(logits, yc);
+      if (!grad_w && !grad_lambda) return;
+      for (Index j = 0; j < mc; ++j) logits(j, yc[static_cast<std::size_t>(j)]) -= S(1);
+      logits /= static_cast<S>(m);  // R^T of the chunk (mc x k)
+      if (grad_w)
+        Eigen::Map<Matrix<S>>(grad_w->data(), o_.hidden, m).middleCols(begin, mc).noalias() =
+            c_out(lambda).transpose() * logits.transpose();
       if (grad_lambda) {
-        grad_lambda->setZero(dim_lambda());
-        Eigen::Map<Matrix<S>>(grad_lambda->data() + offset_c_out(), k_, o_.hidden).noalias() =
-            logits.transpose() * z.transpose();
-        grad_lambda->segment(offset_d(), k_) = logits.colwise().sum().transpose();
+        Vector<S>& part = parts[static_cast<std::size_t>(c)];
+        part.resize(k_ * o_.hidden + k_);
+        Eigen::Map<Matrix<S>>(part.data(), k_, o_.hidden).noalias() = logits.transpose() * zc.transpose();
+        part.tail(k_) = logits.colwise().sum().transpose();
       }
+    });
+    if (grad_lambda) {
+      grad_lambda->setZero(dim_lambda());
+      grad_lambda->tail(k_ * o_.hidden + k_) = sum_in_order(parts);  // C then d: the last entries of lambda
     }
-    return loss;
+    return sum_in_order(losses) / static_cast<S>(m);
   }
 
   // Loss and accuracy on the training set (from w: the states of all n training examples) and on the
@@ -173,16 +205,18 @@ class Equilibrium {
       throw InvalidOptions(fmt::format("equilibrium: example id {} outside the {} training examples", id, num_blocks()));
     return static_cast<std::size_t>(id);
   }
-  // f(x) with the inputs of the blocks' examples: the training matrix itself for all of them in order
-  // (evaluation), a gathered copy otherwise.
+  // f(x) with the inputs of the examples blocks[begin, begin + m): rows of the training matrix itself
+  // when the batch is all of them in order (evaluation), a gathered copy otherwise.
   template <class F>
-  decltype(auto) with_inputs(Batch blocks, F&& f) const {
-    if (is_full_range(blocks, num_blocks())) return f(train_.x);
-    return f(softmax::gather_rows(train_.x, blocks, "equilibrium"));
+  void with_inputs(Batch blocks, Index begin, Index m, F&& f) const {
+    if (is_full_range(blocks, num_blocks())) return f(train_.x.middleRows(begin, m));
+    const RowMatrix<S> rows = softmax::gather_rows(
+        train_.x, blocks.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(m)), "equilibrium");
+    f(rows.middleRows(0, m));
   }
 
   // P = A Z + B X^T + c 1^T, examples of x by rows.
-  Matrix<S> drive(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda, const RowMatrix<S>& x) const {
+  Matrix<S> drive(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda, const softmax::ConstRows<S>& x) const {
     Matrix<S> pre = b(lambda) * x.transpose();
     pre.noalias() += a(lambda) * z;
     pre.colwise() += c(lambda);
@@ -193,18 +227,22 @@ class Equilibrium {
     return ((S(1) - pre.array().tanh().square()) * u.array()).matrix();
   }
 
-  // The fixed points of every example of a split, by plain fixed-point iterations from zero.
+  // The fixed points of every example of a split, by plain fixed-point iterations from zero, chunk by
+  // chunk of examples (each chunk stops when its own states have converged).
   Matrix<S> solve(const softmax::Split<S>& split, ConstVectorRef<S> lambda) const {
     Matrix<S> z = Matrix<S>::Zero(o_.hidden, split.x.rows());
-    Matrix<S> input = b(lambda) * split.x.transpose();
-    input.colwise() += c(lambda);
     const S tolerance = static_cast<S>(sizeof(S) >= 8 ? 1e-12 : 1e-6);
-    for (int i = 0; i < o_.metric_iterations; ++i) {
-      Matrix<S> next = (input + a(lambda) * z).array().tanh();
-      const S change = (next - z).norm();
-      z = std::move(next);
-      if (change <= tolerance * (S(1) + z.norm())) break;
-    }
+    for_each_chunk(row_chunks(split.x.rows()), [&](Index, Index begin, Index m) {
+      auto zc = z.middleCols(begin, m);
+      Matrix<S> input = b(lambda) * split.x.middleRows(begin, m).transpose();
+      input.colwise() += c(lambda);
+      for (int i = 0; i < o_.metric_iterations; ++i) {
+        Matrix<S> next = (input + a(lambda) * zc).array().tanh();
+        const S change = (next - zc).norm();
+        zc = next;
+        if (change <= tolerance * (S(1) + zc.norm())) break;
+      }
+    });
     return z;
   }
 

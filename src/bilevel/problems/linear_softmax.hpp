@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/parallel.hpp"
 #include "bilevel/core/sampler.hpp"
 #include "bilevel/data/dataset.hpp"
 
@@ -52,26 +53,37 @@ template <class S>
 using ExampleWeights = std::span<const S>;
 
 // Mean (weighted) loss; when `grad` is given, grad = X^T diag(a) (P - Y) / n (d x c); `residual`
-// receives P - Y (unweighted).
+// receives P - Y (unweighted). Parallel over row chunks (core/parallel.hpp): the same result at any
+// thread count.
 template <class S>
 S loss_and_grad(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w, Matrix<S>* grad,
                 Matrix<S>* residual = nullptr, ExampleWeights<S> a = {}) {
-  Matrix<S> p = x * w;
-  const S n = static_cast<S>(x.rows());
-  const S loss = softmax_rows(p, y, a) / n;
-  if (grad || residual) {
-    for (Index i = 0; i < p.rows(); ++i) p(i, y[static_cast<std::size_t>(i)]) -= S(1);
+  const RowChunks chunks = row_chunks(x.rows());
+  std::vector<S> losses(static_cast<std::size_t>(chunks.count));
+  std::vector<Matrix<S>> grads(grad ? losses.size() : 0);
+  if (residual) residual->resize(x.rows(), w.cols());
+  for_each_chunk(chunks, [&](Index c, Index begin, Index rows) {
+    const auto xc = x.middleRows(begin, rows);
+    const auto yc = y.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows));
+    const ExampleWeights<S> ac = a.empty() ? a : a.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows));
+    Matrix<S> p = xc * w;
+    losses[static_cast<std::size_t>(c)] = softmax_rows(p, yc, ac);
+    if (!grad && !residual) return;
+    for (Index i = 0; i < p.rows(); ++i) p(i, yc[static_cast<std::size_t>(i)]) -= S(1);
     if (grad) {
-      if (a.empty()) {
-        grad->noalias() = x.transpose() * p / n;
+      Matrix<S>& g = grads[static_cast<std::size_t>(c)];
+      if (ac.empty()) {
+        g.noalias() = xc.transpose() * p;
       } else {
-        const Eigen::Map<const Vector<S>> weights(a.data(), static_cast<Index>(a.size()));
-        grad->noalias() = x.transpose() * (weights.asDiagonal() * p) / n;
+        const Eigen::Map<const Vector<S>> weights(ac.data(), rows);
+        g.noalias() = xc.transpose() * (weights.asDiagonal() * p);
       }
     }
-    if (residual) *residual = std::move(p);
-  }
-  return loss;
+    if (residual) residual->middleRows(begin, rows) = p;
+  });
+  const S n = static_cast<S>(x.rows());
+  if (grad) *grad = sum_in_order(grads) / n;
+  return sum_in_order(losses) / n;
 }
 
 // A <- J o A = P o A - P o rowsum(P o A): row i multiplied by the softmax Jacobian diag(p_i) - p_i p_i^T
@@ -84,16 +96,22 @@ void apply_softmax_jacobian(const Matrix<S>& p, Matrix<S>& a) {
 }
 
 // H U = X^T diag(a) (P o Z_U - P o rowsum(P o Z_U)) / n, the Hessian of the mean (weighted) loss in W
-// applied to U.
+// applied to U. Parallel over row chunks, as loss_and_grad.
 template <class S>
 void hessian_vector(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w,
                     const ConstWeights<S>& u, Matrix<S>& out, ExampleWeights<S> a = {}) {
-  Matrix<S> p = x * w;
-  softmax_rows(p, y);
-  Matrix<S> zu = x * u;
-  apply_softmax_jacobian(p, zu);
-  if (!a.empty()) zu = Eigen::Map<const Vector<S>>(a.data(), static_cast<Index>(a.size())).asDiagonal() * zu;
-  out.noalias() = x.transpose() * zu / static_cast<S>(x.rows());
+  const RowChunks chunks = row_chunks(x.rows());
+  std::vector<Matrix<S>> parts(static_cast<std::size_t>(chunks.count));
+  for_each_chunk(chunks, [&](Index c, Index begin, Index rows) {
+    const auto xc = x.middleRows(begin, rows);
+    Matrix<S> p = xc * w;
+    softmax_rows(p, y.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows)));
+    Matrix<S> zu = xc * u;
+    apply_softmax_jacobian(p, zu);
+    if (!a.empty()) zu = Eigen::Map<const Vector<S>>(a.data() + begin, rows).asDiagonal() * zu;
+    parts[static_cast<std::size_t>(c)].noalias() = xc.transpose() * zu;
+  });
+  out = sum_in_order(parts) / static_cast<S>(x.rows());
 }
 
 // lambda_max(X^T X / n) / 2, by power iteration: the smoothness of the mean loss in W (the softmax

@@ -1,0 +1,90 @@
+#pragma once
+// Deterministic parallel loops over the examples of a batch.
+//
+// Bit-identical results at every thread count come from one rule: how the work is cut and in which
+// order partial results are added depends only on the batch size, never on the number of threads.
+// A batch of n rows is cut into row_chunks(n) chunks (at least kMinChunkRows rows each, at most
+// kMaxChunks of them); each chunk is computed whole by one thread, and sums over examples are kept per
+// chunk and added in chunk order afterwards. The threads only decide who computes which chunk.
+//
+// Eigen itself stays single-threaded (EIGEN_DONT_PARALLELIZE, set by the build): its parallel GEMM
+// chooses its blocking, and so its summation order, from the thread count.
+#include <algorithm>
+#include <cstddef>
+#include <exception>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "bilevel/core/types.hpp"
+
+namespace bilevel {
+
+// Below this many rows a chunk costs more to hand out than it saves.
+inline constexpr Index kMinChunkRows = 64;
+// Enough chunks to balance 2 to 16 threads; few enough that per-chunk partial sums stay small.
+inline constexpr Index kMaxChunks = 16;
+
+// The chunking of n rows: `count` chunks of `size` rows (the last one shorter).
+struct RowChunks {
+  Index rows = 0, size = 0, count = 0;
+  Index begin(Index c) const { return c * size; }
+  Index length(Index c) const { return std::min(size, rows - c * size); }
+};
+
+inline RowChunks row_chunks(Index rows) {
+  if (rows <= 0) return {0, 0, 1};  // one empty chunk: callers' sums stay defined
+  const Index count = std::clamp<Index>(rows / kMinChunkRows, 1, kMaxChunks);
+  const Index size = (rows + count - 1) / count;
+  return {rows, size, (rows + size - 1) / size};
+}
+
+// The threads parallel loops use (the process-wide OpenMP setting); 1 without OpenMP.
+inline int thread_count() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// Sets the threads of parallel loops; n <= 0 keeps OpenMP's default (OMP_NUM_THREADS, else the cores).
+inline void set_thread_count(int n) {
+#ifdef _OPENMP
+  if (n > 0) omp_set_num_threads(n);
+#else
+  (void)n;
+#endif
+}
+
+// Calls f(c, begin, length) for every chunk c, in parallel. f must write only what belongs to its
+// chunk. An exception thrown by f is rethrown here (the first chunk's, by chunk order).
+template <class F>
+void for_each_chunk(const RowChunks& chunks, F&& f) {
+  if (chunks.count <= 1 || thread_count() <= 1) {
+    for (Index c = 0; c < chunks.count; ++c) f(c, chunks.begin(c), chunks.length(c));
+    return;
+  }
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(chunks.count));
+#pragma omp parallel for schedule(static)
+  for (Index c = 0; c < chunks.count; ++c) {
+    try {
+      f(c, chunks.begin(c), chunks.length(c));
+    } catch (...) {
+      errors[static_cast<std::size_t>(c)] = std::current_exception();
+    }
+  }
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+// Adds parts[1..] into parts[0] in chunk order and returns it: the fixed-order reduction.
+template <class T>
+T& sum_in_order(std::vector<T>& parts) {
+  for (std::size_t c = 1; c < parts.size(); ++c) parts[0] += parts[c];
+  return parts[0];
+}
+
+}  // namespace bilevel

@@ -1,0 +1,163 @@
+// The oracles that run over chunks of examples in parallel (core/parallel.hpp): the chunking itself,
+// the math of batches cut into several chunks (finite differences, and the per-example sums they must
+// equal), and bit-identical results at one and two threads.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <vector>
+
+#include "bilevel/core/parallel.hpp"
+#include "bilevel/problems/equilibrium.hpp"
+#include "bilevel/problems/finite_difference.hpp"
+#include "bilevel/problems/linear_softmax.hpp"
+#include "bilevel/problems/logistic_ho.hpp"
+#include "problem_fixtures.hpp"
+
+namespace bilevel {
+namespace {
+
+using namespace testing;
+
+// Runs f at `threads` threads and restores the previous setting.
+template <class F>
+auto at_threads(int threads, F&& f) {
+  const int before = thread_count();
+  set_thread_count(threads);
+  auto result = f();
+  set_thread_count(before);
+  return result;
+}
+
+TEST(RowChunks, CoverEveryRowOnceWithBoundedCountAndSize) {
+  for (Index n : {0, 1, 63, 64, 127, 128, 200, 1000, 4097, 60000}) {
+    SCOPED_TRACE(n);
+    const RowChunks c = row_chunks(n);
+    EXPECT_GE(c.count, 1);
+    EXPECT_LE(c.count, kMaxChunks);
+    Index covered = 0;
+    for (Index k = 0; k < c.count; ++k) {
+      EXPECT_EQ(c.begin(k), covered);
+      EXPECT_GT(c.length(k), n == 0 ? -1 : 0);
+      if (c.count > 1) EXPECT_GE(c.length(k), kMinChunkRows / 2);  // the last chunk may be shorter
+      covered += c.length(k);
+    }
+    EXPECT_EQ(covered, n);
+  }
+  EXPECT_EQ(row_chunks(200).count, 3);  // the fixture's 200 rows are cut: the tests below use several chunks
+}
+
+TEST(RowChunks, AnExceptionInAChunkReachesTheCaller) {
+  set_thread_count(2);
+  const RowChunks c = row_chunks(1000);
+  EXPECT_THROW(for_each_chunk(c, [](Index k, Index, Index) {
+                 if (k == 5) throw std::runtime_error("chunk 5");
+               }),
+               std::runtime_error);
+}
+
+// The softmax loss, gradient and Hessian-vector product of 200 rows (3 chunks) against the sums of
+// their one-row values, and identical bits at one and two threads.
+TEST(ParallelOracles, SoftmaxKernelsOfSeveralChunksAreTheMeanOfTheirRows) {
+  const Dataset d = fashion200();
+  const RowMatrix<double> x = d.x.cast<double>();
+  const Index c = d.num_classes;
+  const Vector<double> wv = random_vector(x.cols() * c, 0.05, 1), uv = random_vector(x.cols() * c, 1.0, 2);
+  const softmax::ConstWeights<double> w(wv.data(), x.cols(), c), u(uv.data(), x.cols(), c);
+  const std::span<const std::int32_t> y(d.y);
+
+  struct Out {
+    double loss;
+    Matrix<double> grad, residual, hvp;
+  };
+  auto compute = [&] {
+    Out o;
+    o.loss = softmax::loss_and_grad<double>(x, y, w, &o.grad, &o.residual);
+    softmax::hessian_vector<double>(x, y, w, u, o.hvp);
+    return o;
+  };
+  const Out one = at_threads(1, compute), two = at_threads(2, compute);
+  EXPECT_EQ(one.loss, two.loss);
+  EXPECT_TRUE(one.grad == two.grad);
+  EXPECT_TRUE(one.residual == two.residual);
+  EXPECT_TRUE(one.hvp == two.hvp);
+
+  double loss = 0;
+  Matrix<double> grad = Matrix<double>::Zero(x.cols(), c), hvp = grad;
+  for (Index i = 0; i < x.rows(); ++i) {
+    Matrix<double> g, h, r;
+    loss += softmax::loss_and_grad<double>(x.middleRows(i, 1), y.subspan(i, 1), w, &g, &r);
+    softmax::hessian_vector<double>(x.middleRows(i, 1), y.subspan(i, 1), w, u, h);
+    grad += g;
+    hvp += h;
+    EXPECT_LT((r - one.residual.row(i)).norm(), 1e-15);
+  }
+  const double n = static_cast<double>(x.rows());
+  EXPECT_NEAR(one.loss, loss / n, 1e-13);
+  EXPECT_LT((one.grad - grad / n).norm(), 1e-13 * grad.norm() / n);
+  EXPECT_LT((one.hvp - hvp / n).norm(), 1e-13 * hvp.norm() / n);
+}
+
+// logistic-ho with all 200 fixture images as training set: its oracles on the full batch (3 chunks)
+// pass finite differences.
+TEST(ParallelOracles, LogisticHoOraclesOfSeveralChunksPassFiniteDifferences) {
+  const FixtureSplits s = fixture_splits();
+  const LogisticHO<double> p(fashion200(), s.validation, s.test);
+  const std::vector<SampleId> all = all_ids(p.ll_population()), val = all_ids(p.ul_population());
+  const auto report = check_minimization_oracles(p, random_vector(p.dim_w(), 0.05, 3),
+                                                 random_vector(p.dim_lambda(), 0.5, 4), all, val);
+  EXPECT_TRUE(report.passed()) << report.summary();
+}
+
+Equilibrium<double> equilibrium200() {
+  const FixtureSplits s = fixture_splits();
+  EquilibriumOptions o;
+  o.hidden = 8;
+  return Equilibrium<double>(fashion200(), s.validation, s.test, o);
+}
+
+Vector<double> equilibrium_point(const Equilibrium<double>& p) {
+  Vector<double> l = random_vector(p.dim_lambda(), 0.3, 2);
+  p.constraint().project(l);
+  return l;
+}
+
+// Equilibrium with 200 training examples: the oracles of all of them (3 chunks of the training matrix)
+// and of a minibatch of 150 with repeats (2 chunks, gathered) pass finite differences.
+TEST(ParallelOracles, EquilibriumOraclesOfSeveralChunksPassFiniteDifferences) {
+  const auto p = equilibrium200();
+  std::vector<SampleId> minibatch;
+  for (SampleId i = 0; i < 150; ++i) minibatch.push_back((i * 37) % 200);
+  expect_block_oracles_pass_finite_differences(p, minibatch, equilibrium_point(p));
+}
+
+// Every equilibrium oracle and the metrics (which solve the validation and test fixed points chunk by
+// chunk) give the same bits at one and two threads.
+TEST(ParallelOracles, EquilibriumGivesTheSameBitsAtOneAndTwoThreads) {
+  const auto p = equilibrium200();
+  const Vector<double> lambda = equilibrium_point(p);
+  std::vector<SampleId> minibatch;
+  for (SampleId i = 0; i < 150; ++i) minibatch.push_back((i * 37) % 200);
+  for (const std::vector<SampleId>& blocks : {minibatch, all_ids(200)}) {
+    const Index dim_w = static_cast<Index>(blocks.size()) * p.block_dim();
+    const Vector<double> w = random_vector(dim_w, 0.5, 5), u = random_vector(dim_w, 1.0, 6);
+    auto compute = [&] {
+      std::vector<Vector<double>> out(5);
+      out[0].resize(dim_w);
+      p.map(w, lambda, blocks, out[0]);
+      out[1].resize(dim_w);
+      p.map_vjp_w(w, lambda, u, blocks, out[1]);
+      out[2].resize(p.dim_lambda());
+      p.map_vjp_lambda(w, lambda, u, blocks, out[2]);
+      const double e = p.outer(w, lambda, blocks, &out[3], &out[4]);
+      out.push_back(Vector<double>::Constant(1, e));
+      return out;
+    };
+    EXPECT_EQ(at_threads(1, compute), at_threads(2, compute));
+  }
+  const Vector<double> w_all = random_vector(200 * p.block_dim(), 0.5, 7);
+  auto metrics = [&] { return p.metrics(lambda, w_all); };
+  EXPECT_EQ(at_threads(1, metrics), at_threads(2, metrics));
+}
+
+}  // namespace
+}  // namespace bilevel
