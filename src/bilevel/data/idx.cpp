@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <vector>
@@ -41,8 +42,16 @@ Dataset read_idx(const std::string& images_path, const std::string& labels_path,
   const std::size_t n = shape[0], features = std::size_t{shape[1]} * shape[2];
   if (n == 0 || features == 0) throw DataError(fmt::format("{}: empty ({} images of {} x {})", images_path, n, shape[1], shape[2]));
   if (n * features > (std::size_t{1} << 34)) throw DataError(fmt::format("{}: {} images of {} pixels is implausibly large", images_path, n, features));
-  std::vector<unsigned char> pixels(n * features);
-  images.read(pixels.data(), pixels.size(), "the pixels");
+  // Read in blocks, so that memory grows with the bytes the file really holds: a header that claims
+  // billions of pixels in a short file fails as truncated instead of allocating them (found by fuzzing).
+  std::vector<unsigned char> pixels;
+  constexpr std::size_t kBlock = std::size_t{1} << 24;
+  for (std::size_t done = 0; done < n * features;) {
+    const std::size_t block = std::min(kBlock, n * features - done);
+    pixels.resize(done + block);
+    images.read(pixels.data() + done, block, "the pixels");
+    done += block;
+  }
   if (!images.at_end()) throw DataError(fmt::format("{}: trailing bytes after {} images", images_path, n));
 
   GzFile labels(labels_path);

@@ -15,6 +15,11 @@ namespace bilevel {
 namespace {
 
 constexpr std::size_t kMaxDenseValues = std::size_t{1} << 31;
+// A LIBSVM file whose dense matrix would hold more than this many values, and over kMaxSparsity times
+// the values the file stores, is refused: it is almost all zeros (a mistyped index, or a truly sparse
+// dataset), and storing it dense would take gigabytes for a file of a few bytes. Found by fuzzing.
+constexpr std::size_t kSparseDenseValues = std::size_t{1} << 26;
+constexpr std::size_t kMaxSparsity = 1000;
 
 std::string_view trim(std::string_view s) {
   const auto b = s.find_first_not_of(" \t");
@@ -92,6 +97,13 @@ Dataset read_libsvm(const std::string& path, Index num_features) {
   }
   const Index dim = num_features > 0 ? num_features : max_index;
   check_dense_size(path, rows.size(), static_cast<std::size_t>(dim));
+  std::size_t stored = 0;
+  for (const auto& row : rows) stored += row.size();
+  const std::size_t dense = rows.size() * static_cast<std::size_t>(dim);
+  if (dense > kSparseDenseValues && dense / kMaxSparsity > stored)
+    throw DataError(fmt::format("{}: {} examples x {} features would be stored dense as {} values for the {} values the "
+                                "file holds; bilevel stores data dense: is feature index {} a typo?",
+                                path, rows.size(), dim, dense, stored, dim));
   RowMatrix<float> x = RowMatrix<float>::Zero(static_cast<Index>(rows.size()), dim);
   for (std::size_t i = 0; i < rows.size(); ++i)
     for (const auto& [j, v] : rows[i]) x(static_cast<Index>(i), j) = v;
