@@ -1,5 +1,6 @@
 // Google Benchmark of the oracles of logistic-ho, data-poisoning and equilibrium on the full
-// Fashion-MNIST training set (60 000 x 784), at several minibatch sizes, in float and double.
+// Fashion-MNIST training set (60 000 x 784), at several minibatch sizes, in float and double, on 1 and
+// 2 threads (the oracles' own deterministic chunked loops, core/parallel.hpp).
 //
 // Next to its time each benchmark reports the work of one call and how close it comes to the
 // machine's limits measured at start-up in the same process (roofs.hpp):
@@ -7,6 +8,7 @@
 //   of_gemm       that rate over Eigen's large-GEMM rate in the same precision
 //   of_bandwidth  (minibatch data bytes: batch x 784 x sizeof(scalar), the least any pass over the
 //                 examples must read) per second over the STREAM-triad bandwidth
+// Both roofs are those of the benchmark's thread count (roofs.hpp).
 // The oracles multiply X by thin matrices (10 classes, or h = 200 hidden units), so a full pass is
 // compute-bound when its intensity (flops per data byte) exceeds the machine's balance
 // (GEMM flops / bandwidth); the header of the output prints both.
@@ -23,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "bilevel/core/parallel.hpp"
 #include "bilevel/core/rng.hpp"
 #include "bilevel/core/sampler.hpp"
 #include "bilevel/data/catalog.hpp"
@@ -42,7 +45,15 @@ constexpr double kFeatures = 784, kClasses = 10;
 struct Roofs {
   double bandwidth = 0, gemm_float = 0, gemm_double = 0;
 };
-Roofs g_roofs;
+Roofs g_roofs[3];  // by thread count (1, 2)
+constexpr int kThreadCounts[] = {1, 2};
+
+// Runs the body at `threads` threads (the process-wide setting) and restores the default after.
+struct AtThreads {
+  explicit AtThreads(int threads) : before(thread_count()) { set_thread_count(threads); }
+  ~AtThreads() { set_thread_count(before); }
+  int before;
+};
 
 struct Data {
   Dataset train, validation, test;
@@ -85,12 +96,13 @@ struct Work {
 };
 
 template <class S>
-void report(benchmark::State& state, Work work) {
+void report(benchmark::State& state, Work work, int threads) {
   using benchmark::Counter;
-  const double gemm = sizeof(S) == 4 ? g_roofs.gemm_float : g_roofs.gemm_double;
+  const Roofs& roofs = g_roofs[threads];
+  const double gemm = sizeof(S) == 4 ? roofs.gemm_float : roofs.gemm_double;
   state.counters["GFLOPs"] = Counter(work.flops / 1e9, Counter::kIsIterationInvariantRate);
   state.counters["of_gemm"] = Counter(work.flops / gemm, Counter::kIsIterationInvariantRate);
-  state.counters["of_bandwidth"] = Counter(work.data_bytes / g_roofs.bandwidth, Counter::kIsIterationInvariantRate);
+  state.counters["of_bandwidth"] = Counter(work.data_bytes / roofs.bandwidth, Counter::kIsIterationInvariantRate);
 }
 
 // Times one oracle of a BilevelProblem on fixed batches.
@@ -112,8 +124,9 @@ void time_oracle(benchmark::State& state, const P& p, Oracle oracle, Batch ll, B
 }
 
 template <class S>
-std::string name(const char* problem, int oracle, Index batch) {
-  return fmt::format("{}/{}/{}/batch:{}", problem, kOracleNames[oracle], sizeof(S) == 4 ? "float" : "double", batch);
+std::string name(const char* problem, int oracle, Index batch, int threads) {
+  return fmt::format("{}/{}/{}/batch:{}/threads:{}", problem, kOracleNames[oracle], sizeof(S) == 4 ? "float" : "double",
+                     batch, threads);
 }
 
 // The softmax-regression problems. Per example (p features, c classes): the loss gradient is two
@@ -123,9 +136,11 @@ template <class S>
 void register_softmax(const char* problem, Index batch) {
   const bool poisoning = std::string(problem) == "data_poisoning";
   constexpr Index kPoisoned = 12000;  // the first 20 % of the training set
-  for (int o = 0; o < 4; ++o) {
-    benchmark::RegisterBenchmark(name<S>(problem, o, batch).c_str(), [=](benchmark::State& state) {
+  for (int o = 0; o < 4; ++o)
+  for (int threads : kThreadCounts) {
+    benchmark::RegisterBenchmark(name<S>(problem, o, batch, threads).c_str(), [=](benchmark::State& state) {
       const Data& d = data();
+      const AtThreads at(threads);
       const auto ll = draw(d.train.size(), batch, 1), ul = draw(d.validation.size(), batch, 2);
       const double pc = kFeatures * kClasses, b = static_cast<double>(ll.size()), bu = static_cast<double>(ul.size());
       double poisoned_in_batch = 0;
@@ -142,7 +157,7 @@ void register_softmax(const char* problem, Index batch) {
         time_oracle(state, p, static_cast<Oracle>(o), ll, ul, random<S>(p.dim_w(), 0.01, 3),
                     Vector<S>::Constant(p.dim_lambda(), S(-4)));
       }
-      report<S>(state, work);
+      report<S>(state, work, threads);
     })->Unit(benchmark::kMillisecond)->UseRealTime();
   }
 }
@@ -153,9 +168,11 @@ void register_softmax(const char* problem, Index batch) {
 template <class S>
 void register_equilibrium(Index batch) {
   constexpr double h = 200;
-  for (int o = 0; o < 4; ++o) {
-    benchmark::RegisterBenchmark(name<S>("equilibrium", o, batch).c_str(), [=](benchmark::State& state) {
+  for (int o = 0; o < 4; ++o)
+  for (int threads : kThreadCounts) {
+    benchmark::RegisterBenchmark(name<S>("equilibrium", o, batch, threads).c_str(), [=](benchmark::State& state) {
       const Data& d = data();
+      const AtThreads at(threads);
       const Equilibrium<S> p(d.train, d.validation, d.test, EquilibriumOptions{});
       BlockBatchView<Equilibrium<S>> view(p);
       const auto ids = draw(p.num_blocks(), batch, 1);
@@ -165,7 +182,7 @@ void register_equilibrium(Index batch) {
       const Work work{flops[o], o == kOuter ? 0.0 : b * kFeatures * sizeof(S)};
       const std::vector<SampleId> one{0};
       time_oracle(state, view, static_cast<Oracle>(o), one, one, random<S>(view.dim_w(), 0.1, 3), p.initial_lambda());
-      report<S>(state, work);
+      report<S>(state, work, threads);
     })->Unit(benchmark::kMillisecond)->UseRealTime();
   }
 }
@@ -175,11 +192,15 @@ void register_equilibrium(Index batch) {
 
 int main(int argc, char** argv) {
   using namespace bilevel::bench;
-  g_roofs = {triad_bandwidth(), gemm_flops<float>(), gemm_flops<double>()};
-  std::printf("roofs measured in this process: STREAM triad %.2f GB/s; Eigen GEMM %.1f GFLOP/s (float), %.1f (double)\n",
-              g_roofs.bandwidth / 1e9, g_roofs.gemm_float / 1e9, g_roofs.gemm_double / 1e9);
-  std::printf("machine balance: %.1f flops per byte (float), %.1f (double)\n", g_roofs.gemm_float / g_roofs.bandwidth,
-              g_roofs.gemm_double / g_roofs.bandwidth);
+  const double gemm_float = gemm_flops<float>(), gemm_double = gemm_flops<double>();
+  for (int t : kThreadCounts) {
+    g_roofs[t] = {triad_bandwidth(t), t * gemm_float, t * gemm_double};
+    std::printf("roofs at %d thread(s), measured in this process: STREAM triad %.2f GB/s; Eigen GEMM %.1f GFLOP/s (float), "
+                "%.1f (double)%s\n", t, g_roofs[t].bandwidth / 1e9, g_roofs[t].gemm_float / 1e9, g_roofs[t].gemm_double / 1e9,
+                t > 1 ? " (the one-core rate times the threads)" : "");
+    std::printf("machine balance: %.1f flops per byte (float), %.1f (double)\n", g_roofs[t].gemm_float / g_roofs[t].bandwidth,
+                g_roofs[t].gemm_double / g_roofs[t].bandwidth);
+  }
   for (const bilevel::Index batch : {64, 256, 4096, 60000}) {
     register_softmax<float>("logistic_ho", batch);
     register_softmax<double>("logistic_ho", batch);

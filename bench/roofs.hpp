@@ -3,8 +3,10 @@
 // to each oracle compare numbers taken under the same conditions:
 //  - memory bandwidth: STREAM's triad a[i] = b[i] + s c[i] on arrays far larger than the caches,
 //    bytes = 3 arrays x n x 8 (STREAM's count, without the read a write-allocate cache adds); best pass;
+//    at a given number of threads (OpenMP, static schedule, as STREAM);
 //  - compute: a large square matrix product with Eigen (2 n^3 flops), the best that the library the
-//    oracles use reaches on this core; best of a few.
+//    oracles use reaches on one core; best of a few. Eigen is single-threaded in this build, so the
+//    compute roof of t threads is taken as t times that (an upper bound).
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -18,17 +20,19 @@ inline double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Bytes per second.
-inline double triad_bandwidth(std::size_t n = std::size_t{1} << 25, int repeats = 10) {
+// Bytes per second at `threads` threads.
+inline double triad_bandwidth(int threads, std::size_t n = std::size_t{1} << 25, int repeats = 10) {
   std::vector<double> a(n, 0.0), b(n, 1.0), c(n, 2.0);
   const double s = 3.0;
   double best = 1e300;
+  const auto count = static_cast<std::ptrdiff_t>(n);
   for (int r = 0; r < repeats; ++r) {
     const auto start = std::chrono::steady_clock::now();
     double* __restrict pa = a.data();
     const double* __restrict pb = b.data();
     const double* __restrict pc = c.data();
-    for (std::size_t i = 0; i < n; ++i) pa[i] = pb[i] + s * pc[i];
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (std::ptrdiff_t i = 0; i < count; ++i) pa[i] = pb[i] + s * pc[i];
     best = std::min(best, seconds_since(start));
     b[static_cast<std::size_t>(r) % n] = a[static_cast<std::size_t>(r) * 7 % n];  // each pass depends on the last
   }

@@ -10,9 +10,9 @@ double backward). First the script checks that both give the same hypergradient;
   - one hypergradient from a cold start (w = v = 0), median over repeats, and
   - a run of UL iterations with warm-started w and v (the method's double warm start),
 
-and reports peak memory (maximum resident set size) of each side. bilevel is single-threaded;
-PyTorch runs with 1 and with 2 threads (OMP_NUM_THREADS and OPENBLAS_NUM_THREADS, in a process of its
-own per setting). Debian's torch calls the system BLAS (libblas.so.3): with only the reference BLAS
+and reports peak memory (maximum resident set size) of each side. Both sides run with 1 and with 2
+threads: bilevel with --threads, PyTorch with OMP_NUM_THREADS and OPENBLAS_NUM_THREADS in a process of
+its own per setting. The ratios compare each side's faster setting. Debian's torch calls the system BLAS (libblas.so.3): with only the reference BLAS
 installed it is about 20 times slower at GEMM, so scripts/setup.sh --bench installs OpenBLAS with it.
 
     scripts/setup.sh --bench && /usr/bin/python3 bench/pytorch/side_by_side.py
@@ -146,39 +146,43 @@ def main():
 
     rows = []
     for n in [int(s) for s in args.sizes.split(",")]:
-        # bilevel: the hypergradient (and its time, median over processes), then a run.
-        b_times, h_bilevel = [], None
-        for _ in range(args.repeats):
-            out, _ = bilevel(args, "hypergrad", *config_args(n, n))
-            result = json.loads(out)
-            b_times.append(result["seconds"])
-            h_bilevel = torch.tensor(result["hypergradient"])
-        with tempfile.TemporaryDirectory() as d:
-            _, b_rss = bilevel(args, "run", *config_args(n, n), f"ul.max_iterations={args.iterations}",
-                               "ul.eval_every=0", "evaluation.at_start=false", "--out", d)
-            with open(os.path.join(d, "summary.json")) as f:
-                summary = json.load(f)
-        b_run = summary["seconds"] / summary["iterations"]
-        lam_bilevel = torch.tensor(summary["lambda"])
+        # bilevel at 1 and 2 threads: the hypergradient (its time: median over processes), then a run.
+        b_hyper, b_run, h_bilevel, lam_bilevel, b_rss = {}, {}, None, None, 0
+        for threads in (1, 2):
+            b_times = []
+            for _ in range(args.repeats):
+                out, _ = bilevel(args, "hypergrad", *config_args(n, n), "--threads", str(threads))
+                result = json.loads(out)
+                b_times.append(result["seconds"])
+                h_bilevel = torch.tensor(result["hypergradient"])
+            b_hyper[threads] = statistics.median(b_times)
+            with tempfile.TemporaryDirectory() as d:
+                _, rss = bilevel(args, "run", *config_args(n, n), f"ul.max_iterations={args.iterations}",
+                                 "ul.eval_every=0", "evaluation.at_start=false", "--out", d, "--threads", str(threads))
+                with open(os.path.join(d, "summary.json")) as f:
+                    summary = json.load(f)
+            b_rss = max(b_rss, rss)
+            b_run[threads] = summary["seconds"] / summary["iterations"]
+            lam_bilevel = torch.tensor(summary["lambda"])  # the same at any thread count
         # PyTorch with 1 and with 2 threads; both must compute what bilevel computes.
         t = {threads: torch_side(n, threads, args) for threads in (1, 2)}
         agreement = max(float((h_bilevel - torch.tensor(x["h"])).norm() / torch.tensor(x["h"]).norm()) for x in t.values())
         run_agreement = max(float((lam_bilevel - torch.tensor(x["lambda"])).norm() / torch.tensor(x["lambda"]).norm())
                             for x in t.values())
-        rows.append((n, agreement, run_agreement, statistics.median(b_times), {k: x["hypergradient"] for k, x in t.items()},
+        rows.append((n, agreement, run_agreement, b_hyper, {k: x["hypergradient"] for k, x in t.items()},
                      b_run, {k: x["iteration"] for k, x in t.items()}, b_rss, max(x["rss_kb"] for x in t.values())))
 
-    print(f"logistic-ho, AID-BiO N = Q = 20, float32; bilevel 1 thread; torch {torch.__version__} "
+    print(f"logistic-ho, AID-BiO N = Q = 20, float32; torch {torch.__version__} "
           f"with {os.path.realpath('/usr/lib/x86_64-linux-gnu/libblas.so.3')}; "
           f"medians of {args.repeats} (hypergradient) and means over {args.iterations} UL iterations (run)")
-    print("| n (train = validation) | relative difference of h | of the final lambda | bilevel: hypergradient | "
-          "torch 1 thread | torch 2 threads | ratio (faster torch / bilevel) | bilevel: UL iteration | torch 1 thread | "
-          "torch 2 threads | ratio | peak RSS bilevel | peak RSS python+torch |")
-    print("|" + "---|" * 13)
+    print("| n (train = validation) | relative difference of h | of the final lambda | hypergradient: bilevel 1 / 2 threads | "
+          "torch 1 / 2 threads | ratio (faster torch / faster bilevel) | UL iteration: bilevel 1 / 2 threads | "
+          "torch 1 / 2 threads | ratio | peak RSS bilevel | peak RSS python+torch |")
+    print("|" + "---|" * 11)
+    ms = lambda d: f"{d[1] * 1e3:.2f} / {d[2] * 1e3:.2f} ms"
     for n, agree, run_agree, bh, th, br, tr, brss, trss in rows:
-        print(f"| {n} | {agree:.1e} | {run_agree:.1e} | {bh * 1e3:.2f} ms | {th[1] * 1e3:.2f} ms | {th[2] * 1e3:.2f} ms | "
-              f"{min(th.values()) / bh:.1f}x | {br * 1e3:.2f} ms | {tr[1] * 1e3:.2f} ms | {tr[2] * 1e3:.2f} ms | "
-              f"{min(tr.values()) / br:.1f}x | "
+        print(f"| {n} | {agree:.1e} | {run_agree:.1e} | {ms(bh)} | {ms(th)} | {min(th.values()) / min(bh.values()):.1f}x | "
+              f"{ms(br)} | {ms(tr)} | {min(tr.values()) / min(br.values()):.1f}x | "
               f"{brss / 1024:.0f} MB | {trss / 1024:.0f} MB |")
     if any(r[1] > 1e-3 or r[2] > 1e-3 for r in rows):
         print("the two sides do not compute the same thing: the timings above compare different computations",
