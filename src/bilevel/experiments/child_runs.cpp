@@ -25,13 +25,28 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-pid_t spawn(const std::filesystem::path& executable, const ChildRun& run) {
+// This process's environment with OMP_NUM_THREADS set to `threads`.
+std::vector<std::string> environment_with_threads(int threads) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::strncmp(*e, "OMP_NUM_THREADS=", 16) != 0) env.emplace_back(*e);
+  env.push_back(fmt::format("OMP_NUM_THREADS={}", threads));
+  return env;
+}
+
+// NULL-terminated pointers into `text`, as posix_spawn takes them.
+std::vector<char*> pointers(std::vector<std::string>& text) {
+  std::vector<char*> out;
+  for (std::string& t : text) out.push_back(t.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+pid_t spawn(const std::filesystem::path& executable, const ChildRun& run, std::vector<std::string>& env_text) {
   std::vector<std::string> argv_text;
   argv_text.push_back(executable.string());
   argv_text.insert(argv_text.end(), run.args.begin(), run.args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  std::vector<char*> argv = pointers(argv_text), env = pointers(env_text);
 
   posix_spawn_file_actions_t files;
   posix_spawn_file_actions_init(&files);
@@ -43,7 +58,7 @@ pid_t spawn(const std::filesystem::path& executable, const ChildRun& run) {
   posix_spawnattr_setpgroup(&attributes, 0);  // its own process group
 
   pid_t pid = 0;
-  const int error = posix_spawn(&pid, executable.c_str(), &files, &attributes, argv.data(), environ);
+  const int error = posix_spawn(&pid, executable.c_str(), &files, &attributes, argv.data(), env.data());
   posix_spawn_file_actions_destroy(&files);
   posix_spawnattr_destroy(&attributes);
   if (error != 0)
@@ -52,10 +67,6 @@ pid_t spawn(const std::filesystem::path& executable, const ChildRun& run) {
 }
 
 }  // namespace
-
-std::vector<std::string> thread_share_arguments(int parallel) {
-  return {"--threads", std::to_string(std::max(1, thread_count() / std::max(1, parallel)))};
-}
 
 std::filesystem::path this_executable() {
   std::error_code ec;
@@ -68,6 +79,9 @@ std::vector<ChildOutcome> run_children(const std::filesystem::path& executable, 
                                        const ChildRunOptions& options) {
   if (options.parallel < 1) throw InvalidOptions(fmt::format("jobs must be >= 1, got {}", options.parallel));
   std::vector<ChildOutcome> outcomes(runs.size());
+  // Each child gets its share of this process's threads, so parallel children do not oversubscribe
+  // the cores (bilevel reads OMP_NUM_THREADS when --threads is not given).
+  std::vector<std::string> env = environment_with_threads(std::max(1, thread_count() / options.parallel));
   std::map<pid_t, std::pair<std::size_t, Clock::time_point>> running;
   std::size_t next = 0;
   bool stopping = false;
@@ -77,7 +91,7 @@ std::vector<ChildOutcome> run_children(const std::filesystem::path& executable, 
       for (const auto& [pid, entry] : running) kill(pid, SIGINT);
     }
     while (!stopping && next < runs.size() && running.size() < static_cast<std::size_t>(options.parallel)) {
-      const pid_t pid = spawn(executable, runs[next]);
+      const pid_t pid = spawn(executable, runs[next], env);
       outcomes[next].started = true;
       running.emplace(pid, std::make_pair(next, Clock::now()));
       ++next;

@@ -2,7 +2,8 @@
 // Runs of the bilevel executable as child processes, at most `parallel` at a time. A search or a
 // reproduction is many independent runs: each child has its own address space (problem instances
 // keep caches that are not thread-safe), its own output directory and its own log, and a run that
-// fails or crashes costs only itself.
+// fails or crashes costs only itself. Each child's environment has OMP_NUM_THREADS set to its share
+// of this process's threads (at least one).
 #include <cstddef>
 #include <filesystem>
 #include <functional>
@@ -29,10 +30,6 @@ struct ChildRunOptions {
                                            // ones get SIGINT (they stop after their current iteration)
   std::function<void(std::size_t, const ChildOutcome&)> on_exit;  // called as each child exits
 };
-
-// The arguments {"--threads", N} that give each of `parallel` bilevel children its share of this
-// process's threads (at least one), so parallel runs do not oversubscribe the cores.
-std::vector<std::string> thread_share_arguments(int parallel);
 
 // The path of the running executable (/proc/self/exe).
 std::filesystem::path this_executable();

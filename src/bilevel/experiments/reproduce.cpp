@@ -238,7 +238,6 @@ bool reproduce_runs(const fs::path& executable, const ExperimentSpec& spec, cons
       args.insert(args.end(), overrides.begin(), overrides.end());
       for (const std::string& key : spec.seed_keys) args.push_back(fmt::format("{}={}", key, seed));
       args.insert(args.end(), {"--out", dir.string()});
-      for (std::string& a : thread_share_arguments(o.parallel)) args.push_back(std::move(a));
       runs.push_back(ChildRun{args, dir / "log.txt"});
       which.emplace_back(a, seed);
     }

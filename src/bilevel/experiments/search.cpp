@@ -120,9 +120,7 @@ SearchResult run_search(const std::filesystem::path& executable, const std::file
     x.values = space.draw(o.seed, i);
     const auto out = draw_dir(dir, i);
     std::filesystem::create_directories(out);
-    std::vector<std::string> args = run_arguments(config, o, x.values, out);
-    for (std::string& a : thread_share_arguments(o.parallel)) args.push_back(std::move(a));
-    runs.push_back(ChildRun{std::move(args), out / "log.txt"});
+    runs.push_back(ChildRun{run_arguments(config, o, x.values, out), out / "log.txt"});
     r.outcomes.push_back(std::move(x));
   }
   ChildRunOptions child;
