@@ -48,12 +48,6 @@ struct Roofs {
 Roofs g_roofs[3];  // by thread count (1, 2)
 constexpr int kThreadCounts[] = {1, 2};
 
-// Runs the body at `threads` threads (the process-wide setting) and restores the default after.
-struct AtThreads {
-  explicit AtThreads(int threads) : before(thread_count()) { set_thread_count(threads); }
-  ~AtThreads() { set_thread_count(before); }
-  int before;
-};
 
 struct Data {
   Dataset train, validation, test;
@@ -140,7 +134,7 @@ void register_softmax(const char* problem, Index batch) {
   for (int threads : kThreadCounts) {
     benchmark::RegisterBenchmark(name<S>(problem, o, batch, threads).c_str(), [=](benchmark::State& state) {
       const Data& d = data();
-      const AtThreads at(threads);
+      const ScopedThreadCount at(threads);
       const auto ll = draw(d.train.size(), batch, 1), ul = draw(d.validation.size(), batch, 2);
       const double pc = kFeatures * kClasses, b = static_cast<double>(ll.size()), bu = static_cast<double>(ul.size());
       double poisoned_in_batch = 0;
@@ -172,7 +166,7 @@ void register_equilibrium(Index batch) {
   for (int threads : kThreadCounts) {
     benchmark::RegisterBenchmark(name<S>("equilibrium", o, batch, threads).c_str(), [=](benchmark::State& state) {
       const Data& d = data();
-      const AtThreads at(threads);
+      const ScopedThreadCount at(threads);
       const Equilibrium<S> p(d.train, d.validation, d.test, EquilibriumOptions{});
       BlockBatchView<Equilibrium<S>> view(p);
       const auto ids = draw(p.num_blocks(), batch, 1);

@@ -18,14 +18,11 @@ namespace {
 
 using namespace testing;
 
-// Runs f at `threads` threads and restores the previous setting.
+// f's result at `threads` threads.
 template <class F>
 auto at_threads(int threads, F&& f) {
-  const int before = thread_count();
-  set_thread_count(threads);
-  auto result = f();
-  set_thread_count(before);
-  return result;
+  const ScopedThreadCount scoped(threads);
+  return f();
 }
 
 TEST(RowChunks, CoverEveryRowOnceWithBoundedCountAndSize) {
@@ -38,7 +35,9 @@ TEST(RowChunks, CoverEveryRowOnceWithBoundedCountAndSize) {
     for (Index k = 0; k < c.count; ++k) {
       EXPECT_EQ(c.begin(k), covered);
       EXPECT_GT(c.length(k), n == 0 ? -1 : 0);
-      if (c.count > 1) EXPECT_GE(c.length(k), kMinChunkRows / 2);  // the last chunk may be shorter
+      if (c.count > 1) {
+        EXPECT_GE(c.length(k), kMinChunkRows / 2);  // the last chunk may be shorter
+      }
       covered += c.length(k);
     }
     EXPECT_EQ(covered, n);
@@ -47,7 +46,7 @@ TEST(RowChunks, CoverEveryRowOnceWithBoundedCountAndSize) {
 }
 
 TEST(RowChunks, AnExceptionInAChunkReachesTheCaller) {
-  set_thread_count(2);
+  const ScopedThreadCount two(2);
   const RowChunks c = row_chunks(1000);
   EXPECT_THROW(for_each_chunk(c, [](Index k, Index, Index) {
                  if (k == 5) throw std::runtime_error("chunk 5");

@@ -59,6 +59,19 @@ inline void set_thread_count(int n) {
 #endif
 }
 
+// Sets the thread count for its lifetime and restores the previous one (benchmarks and tests that
+// compare thread counts in one process).
+class ScopedThreadCount {
+ public:
+  explicit ScopedThreadCount(int n) : before_(thread_count()) { set_thread_count(n); }
+  ~ScopedThreadCount() { set_thread_count(before_); }
+  ScopedThreadCount(const ScopedThreadCount&) = delete;
+  ScopedThreadCount& operator=(const ScopedThreadCount&) = delete;
+
+ private:
+  int before_;
+};
+
 // Calls f(c, begin, length) for every chunk c, in parallel. f must write only what belongs to its
 // chunk. An exception thrown by f is rethrown here (the first chunk's, by chunk order).
 template <class F>
