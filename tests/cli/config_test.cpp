@@ -9,7 +9,7 @@
 #include "bilevel/cli/options_config.hpp"
 
 namespace bilevel {
-namespace {
+namespace config_test {
 
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -97,5 +97,5 @@ TEST(Config, EstimatorRangesAreChecked) {
   EXPECT_NE(error_of([&] { read_estimator_options(d); }).find("estimator.ls.batch_size"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace config_test
 }  // namespace bilevel

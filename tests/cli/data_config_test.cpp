@@ -11,7 +11,7 @@
 #include "bilevel/cli/data_config.hpp"
 
 namespace bilevel {
-namespace {
+namespace data_config_test {
 
 namespace fs = std::filesystem;
 
@@ -60,5 +60,5 @@ TEST(DataSplits, ByDefaultTheSplitsAreADisjointSeededShuffle) {
   fs::remove(csv);
 }
 
-}  // namespace
+}  // namespace data_config_test
 }  // namespace bilevel

@@ -10,7 +10,7 @@
 #include "run_executable.hpp"
 
 namespace bilevel {
-namespace {
+namespace dataset_problem_commands_test {
 
 namespace fs = std::filesystem;
 
@@ -41,11 +41,11 @@ TEST_F(DataPoisoningCommand, EpsilonOutOfRangeNamesTheKey) {
   EXPECT_NE(r.out.find("problem.epsilon"), std::string::npos) << r.out;
 }
 
-}  // namespace
+}  // namespace dataset_problem_commands_test
 }  // namespace bilevel
 
 namespace bilevel {
-namespace {
+namespace dataset_problem_commands_test {
 
 using HyperCleaningCommand = testing::FixtureDigits;
 
@@ -60,11 +60,11 @@ TEST_F(HyperCleaningCommand, RunReportsTheWeightsOfCleanAndCorruptedExamples) {
   EXPECT_NEAR(summary["initial"]["weight_clean"].get<double>(), 0.5, 1e-12);  // sigma(0)
 }
 
-}  // namespace
+}  // namespace dataset_problem_commands_test
 }  // namespace bilevel
 
 namespace bilevel {
-namespace {
+namespace dataset_problem_commands_test {
 
 TEST(HyperRepresentationCommand, RunFitsTheSyntheticRegression) {
   const auto [r, summary, last] = testing::run_and_read(
@@ -75,11 +75,11 @@ TEST(HyperRepresentationCommand, RunFitsTheSyntheticRegression) {
   EXPECT_LT(summary["final"]["validation_loss"].get<double>(), 0.5 * summary["initial"]["validation_loss"].get<double>());
 }
 
-}  // namespace
+}  // namespace dataset_problem_commands_test
 }  // namespace bilevel
 
 namespace bilevel {
-namespace {
+namespace dataset_problem_commands_test {
 
 // A file of the user's own: 40 examples of 3 features, 2 classes separable by the first feature.
 std::string write_user_csv(const fs::path& path) {
@@ -111,11 +111,11 @@ TEST(UserDatasetCommand, LogisticHOReadsACsvFileAndLibsvmErrorsNameTheFile) {
   fs::remove(csv);
 }
 
-}  // namespace
+}  // namespace dataset_problem_commands_test
 }  // namespace bilevel
 
 namespace bilevel {
-namespace {
+namespace dataset_problem_commands_test {
 
 using EquilibriumCommand = testing::FixtureDigits;
 
@@ -151,11 +151,11 @@ TEST_F(EquilibriumCommand, HypergradOfTheSameSeedIsReproducibleAndBadRadiusNames
   EXPECT_NE(bad.out.find("problem.radius"), std::string::npos) << bad.out;
 }
 
-}  // namespace
+}  // namespace dataset_problem_commands_test
 }  // namespace bilevel
 
 namespace bilevel {
-namespace {
+namespace dataset_problem_commands_test {
 
 using MetaLearningCommand = testing::FixtureFashion;
 
@@ -185,5 +185,5 @@ TEST_F(MetaLearningCommand, BadLayersAndImpossibleTasksAreClearErrors) {
   EXPECT_NE(ways.out.find("11-way"), std::string::npos) << ways.out;
 }
 
-}  // namespace
+}  // namespace dataset_problem_commands_test
 }  // namespace bilevel

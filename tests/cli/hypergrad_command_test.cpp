@@ -7,7 +7,7 @@
 #include "run_executable.hpp"
 
 namespace bilevel {
-namespace {
+namespace hypergrad_command_test {
 
 using testing::CommandResult;
 
@@ -64,5 +64,5 @@ TEST(HypergradCommand, DivergenceIsANumericalFailure) {
   EXPECT_NE(r.out.find("NaN or Inf"), std::string::npos) << r.out;
 }
 
-}  // namespace
+}  // namespace hypergrad_command_test
 }  // namespace bilevel

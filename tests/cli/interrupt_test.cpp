@@ -14,7 +14,7 @@
 #include <thread>
 
 namespace bilevel {
-namespace {
+namespace interrupt_test {
 
 namespace fs = std::filesystem;
 
@@ -70,5 +70,5 @@ TEST(Interrupt, SigintStopsAfterTheCurrentIterationAndKeepsEverything) {
 
 TEST(Interrupt, SigtermDoesTheSame) { expect_clean_interruption(SIGTERM, "signal:SIGTERM"); }
 
-}  // namespace
+}  // namespace interrupt_test
 }  // namespace bilevel

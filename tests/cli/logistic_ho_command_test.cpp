@@ -10,7 +10,7 @@
 #include "run_executable.hpp"
 
 namespace bilevel {
-namespace {
+namespace logistic_ho_command_test {
 
 namespace fs = std::filesystem;
 
@@ -75,5 +75,5 @@ TEST_F(LogisticHoCommand, AMissingDatasetSaysHowToInstallIt) {
   EXPECT_NE(r.out.find("setup.sh --data"), std::string::npos) << r.out;
 }
 
-}  // namespace
+}  // namespace logistic_ho_command_test
 }  // namespace bilevel

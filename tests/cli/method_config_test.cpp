@@ -9,7 +9,7 @@
 #include "run_executable.hpp"
 
 namespace bilevel {
-namespace {
+namespace method_config_test {
 
 MethodOptions read(std::string_view text, const std::vector<std::string>& overrides = {}, Index ll_population = 0,
                    Index ul_population = 0) {
@@ -89,5 +89,5 @@ TEST(MethodConfig, DocsTableIsTheGeneratedOne) {
   EXPECT_EQ(r.out, presets_markdown_table());
 }
 
-}  // namespace
+}  // namespace method_config_test
 }  // namespace bilevel

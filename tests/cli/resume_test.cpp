@@ -19,7 +19,7 @@
 #include "run_executable.hpp"
 
 namespace bilevel {
-namespace {
+namespace resume_test {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -152,5 +152,5 @@ TEST_F(Resume, BadResumesAreClearErrors) {
   fs::remove_all(dir);
 }
 
-}  // namespace
+}  // namespace resume_test
 }  // namespace bilevel

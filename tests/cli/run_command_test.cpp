@@ -12,7 +12,7 @@
 #include "run_executable.hpp"
 
 namespace bilevel {
-namespace {
+namespace run_command_test {
 
 namespace fs = std::filesystem;
 
@@ -111,5 +111,5 @@ TEST(ListCommand, NamesTheProblemsAndMethods) {
   EXPECT_NE(out.find("neumann"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace run_command_test
 }  // namespace bilevel

@@ -9,7 +9,7 @@
 #include "run_executable.hpp"
 
 namespace bilevel {
-namespace {
+namespace study_commands_test {
 
 namespace fs = std::filesystem;
 using testing::run_bilevel;
@@ -161,5 +161,5 @@ TEST(ReproduceCommand, AnUnknownExperimentIsAnErrorListingTheKnownOnes) {
   EXPECT_NE(list.out.find("loops-hyperrep"), std::string::npos) << list.out;
 }
 
-}  // namespace
+}  // namespace study_commands_test
 }  // namespace bilevel

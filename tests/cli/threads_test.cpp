@@ -15,7 +15,7 @@
 #include "run_executable.hpp"
 
 namespace bilevel {
-namespace {
+namespace threads_test {
 
 namespace fs = std::filesystem;
 
@@ -83,5 +83,5 @@ TEST(Threads, AThreadCountThatIsNotANumberIsAUsageError) {
   EXPECT_NE(r.out.find("--threads"), std::string::npos) << r.out;
 }
 
-}  // namespace
+}  // namespace threads_test
 }  // namespace bilevel

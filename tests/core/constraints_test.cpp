@@ -9,7 +9,7 @@
 #include "bilevel/core/rng.hpp"
 
 namespace bilevel {
-namespace {
+namespace constraints_test {
 
 Vector<double> gaussian(Rng& r, Index n, double scale) {
   Vector<double> x(n);
@@ -144,5 +144,5 @@ TEST(Constraints, FloatProjectionAgreesWithDouble) {
   EXPECT_LE((xf.cast<double>() - x).norm(), 1e-5);
 }
 
-}  // namespace
+}  // namespace constraints_test
 }  // namespace bilevel

@@ -6,7 +6,7 @@
 #include <vector>
 
 namespace bilevel {
-namespace {
+namespace rng_test {
 
 TEST(Rng, SameSeedAndNameGiveSameSequence) {
   Rng a = RandomStreams(7).stream("ll"), b = RandomStreams(7).stream("ll");
@@ -78,5 +78,5 @@ TEST(Rng, StateRoundTrips) {
   EXPECT_EQ(a(), b());
 }
 
-}  // namespace
+}  // namespace rng_test
 }  // namespace bilevel

@@ -6,7 +6,7 @@
 #include <vector>
 
 namespace bilevel {
-namespace {
+namespace sampler_test {
 
 TEST(Sampler, FullBatchIsAllIdsInOrderAndConsumesNoRandomness) {
   MinibatchSampler s(5, 5);
@@ -73,5 +73,5 @@ TEST(Sampler, RejectsBatchLargerThanPopulation) {
   EXPECT_NO_THROW(MinibatchSampler(10, 11, Sampling::kWithReplacement));
 }
 
-}  // namespace
+}  // namespace sampler_test
 }  // namespace bilevel

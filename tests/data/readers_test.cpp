@@ -17,7 +17,7 @@
 #include "data_test_helpers.hpp"
 
 namespace bilevel {
-namespace {
+namespace readers_test {
 
 using testing::expect_data_error;
 using testing::scratch;
@@ -173,5 +173,5 @@ TEST(Catalog, FindsDatasetsWhereTheEnvironmentPoints) {
   unsetenv("BILEVEL_MNIST_DIGITS_DIR");
 }
 
-}  // namespace
+}  // namespace readers_test
 }  // namespace bilevel

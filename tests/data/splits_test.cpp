@@ -9,7 +9,7 @@
 #include "bilevel/core/error.hpp"
 
 namespace bilevel {
-namespace {
+namespace splits_test {
 
 // 300 examples, 3 classes of 100, 2 features; feature 0 is the example's index, so rows can be traced.
 Dataset toy() {
@@ -79,5 +79,5 @@ TEST(Splits, StandardizeUsesTheReferenceStatistics) {
   EXPECT_EQ(ids(random_subset(toy(), 10, 3)), ids(random_subset(toy(), 10, 3)));
 }
 
-}  // namespace
+}  // namespace splits_test
 }  // namespace bilevel

@@ -10,7 +10,7 @@
 #include "data_test_helpers.hpp"
 
 namespace bilevel {
-namespace {
+namespace tasks_test {
 
 using testing::fashion200;
 
@@ -55,5 +55,5 @@ TEST(Tasks, TooFewExamplesPerClassNamesTheDataset) {
   EXPECT_THROW(sample_tasks(d, {}, 0, 0), InvalidOptions);
 }
 
-}  // namespace
+}  // namespace tasks_test
 }  // namespace bilevel

@@ -13,7 +13,7 @@
 #include "data_test_helpers.hpp"
 
 namespace bilevel {
-namespace {
+namespace text_formats_test {
 
 using testing::expect_data_error;
 using testing::fashion200;
@@ -201,5 +201,5 @@ TEST(Labels, NumbersParseWholeTokensOnly) {
   EXPECT_FALSE(parse_number("nan", v));
 }
 
-}  // namespace
+}  // namespace text_formats_test
 }  // namespace bilevel

@@ -4,7 +4,7 @@
 #include "fixtures.hpp"
 
 namespace bilevel {
-namespace {
+namespace deterministic_test {
 using namespace testing;
 
 // With t = k, fixed-point AID's error is O(t q^t) (Grazzi et al. 2020): check that ten more
@@ -142,11 +142,11 @@ TEST(DeterministicAid, FloatAgreesWithDoubleToFloatPrecision) {
   EXPECT_LE((hf.cast<double>() - hd).norm(), 1e-5 * hd.norm());
 }
 
-}  // namespace
+}  // namespace deterministic_test
 }  // namespace bilevel
 
 namespace bilevel {
-namespace {
+namespace deterministic_test {
 using namespace testing;
 
 TEST(DeterministicAid, LowerLevelToleranceStopsEarlyAtTheRequestedResidual) {
@@ -168,5 +168,5 @@ TEST(DeterministicAid, LowerLevelToleranceStopsEarlyAtTheRequestedResidual) {
   EXPECT_LT((r.hypergradient - p.exact(l).hypergradient).norm(), 1e-7);
 }
 
-}  // namespace
+}  // namespace deterministic_test
 }  // namespace bilevel

@@ -6,7 +6,7 @@
 #include "fixtures.hpp"
 
 namespace bilevel {
-namespace {
+namespace itd_test {
 using namespace testing;
 
 EstimatorOptions itd(int n) {
@@ -87,5 +87,5 @@ TEST(Itd, ReportsTheMemoryOfTheStoredTrajectory) {
   EXPECT_EQ(est.trajectory_bytes(), 9 * (10 * sizeof(double) + sizeof(SampleId)));
 }
 
-}  // namespace
+}  // namespace itd_test
 }  // namespace bilevel

@@ -4,7 +4,7 @@
 #include "fixtures.hpp"
 
 namespace bilevel {
-namespace {
+namespace neumann_test {
 using namespace testing;
 
 // The closed form computed densely from the matrix d_w Phi^T, built column by column from the oracle.
@@ -99,5 +99,5 @@ TEST(Neumann, StochasticSeriesIsUnbiasedGivenTheLowerLevelSolution) {
   EXPECT_LT(mean_diff.norm(), 4 * standard_error);
 }
 
-}  // namespace
+}  // namespace neumann_test
 }  // namespace bilevel

@@ -5,7 +5,7 @@
 #include "fixtures.hpp"
 
 namespace bilevel {
-namespace {
+namespace sid_test {
 using namespace testing;
 
 struct Moments {
@@ -97,5 +97,5 @@ TEST(Sid, SameSeedSameEstimateDifferentSeedDifferentEstimate) {
   EXPECT_NE(a, c);
 }
 
-}  // namespace
+}  // namespace sid_test
 }  // namespace bilevel

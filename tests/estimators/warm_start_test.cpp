@@ -4,7 +4,7 @@
 #include "fixtures.hpp"
 
 namespace bilevel {
-namespace {
+namespace warm_start_test {
 using namespace testing;
 
 TEST(WarmStart, LowerLevelWarmStartKeepsImprovingAcrossCalls) {
@@ -103,5 +103,5 @@ TEST(WarmStart, ColdStartFromAGivenPoint) {
   EXPECT_THROW(est.set_ll_initial_point(Vector<double>::Zero(3)), InvalidOptions);
 }
 
-}  // namespace
+}  // namespace warm_start_test
 }  // namespace bilevel

@@ -12,7 +12,7 @@
 #include "bilevel/core/parallel.hpp"
 
 namespace bilevel {
-namespace {
+namespace child_runs_test {
 
 namespace fs = std::filesystem;
 
@@ -36,5 +36,5 @@ TEST(ChildRuns, EachChildGetsItsShareOfTheThreads) {
   EXPECT_EQ(many.find("OMP_NUM_THREADS=", many.find("OMP_NUM_THREADS=") + 1), std::string::npos);  // set once
 }
 
-}  // namespace
+}  // namespace child_runs_test
 }  // namespace bilevel

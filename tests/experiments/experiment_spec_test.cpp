@@ -10,7 +10,7 @@
 #include "bilevel/experiments/experiment_spec.hpp"
 
 namespace bilevel {
-namespace {
+namespace experiment_spec_test {
 
 namespace fs = std::filesystem;
 const fs::path kExperiments = fs::path(BILEVEL_SOURCE_DIR) / "experiments";
@@ -68,5 +68,5 @@ TEST(ExperimentSpec, BrokenFilesAreErrorsThatNameFileAndKey) {
   expect_spec_error("[[arms]]\nname = \"a\"\nspace = { x = { uniform = [0, 1] } }\n", "has a space but the experiment has no [search]");
 }
 
-}  // namespace
+}  // namespace experiment_spec_test
 }  // namespace bilevel

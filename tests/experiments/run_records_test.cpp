@@ -10,7 +10,7 @@
 #include "bilevel/experiments/run_records.hpp"
 
 namespace bilevel {
-namespace {
+namespace run_records_test {
 
 namespace fs = std::filesystem;
 
@@ -59,5 +59,5 @@ TEST(RunRecords, ReadsTheSummaryStatusAndError) {
   fs::remove_all(dir);
 }
 
-}  // namespace
+}  // namespace run_records_test
 }  // namespace bilevel

@@ -10,7 +10,7 @@
 #include "bilevel/experiments/search_space.hpp"
 
 namespace bilevel {
-namespace {
+namespace search_space_test {
 
 SearchSpace space(std::string_view text) {
   return SearchSpace::parse(toml::parse(text), "test: search.space");
@@ -104,5 +104,5 @@ TEST(SearchSpace, BadSpecsAreErrorsThatNameTheKey) {
 "m" = { uniform = [1, 2] })", "max must be a number > 0");
 }
 
-}  // namespace
+}  // namespace search_space_test
 }  // namespace bilevel

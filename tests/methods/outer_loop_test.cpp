@@ -8,7 +8,7 @@
 #include "quadratic_fixture.hpp"
 
 namespace bilevel {
-namespace {
+namespace outer_loop_test {
 
 using namespace testing::methods;
 
@@ -190,5 +190,5 @@ TEST(Evaluator, AccurateSolveMatchesTheClosedFormAndCountsSeparately) {
   EXPECT_GT(accurate.counts().gradients(), 0);
 }
 
-}  // namespace
+}  // namespace outer_loop_test
 }  // namespace bilevel

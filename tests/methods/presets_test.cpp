@@ -9,7 +9,7 @@
 #include "quadratic_fixture.hpp"
 
 namespace bilevel {
-namespace {
+namespace presets_test {
 
 using namespace testing::methods;
 
@@ -128,5 +128,5 @@ TEST(Presets, GrowingScheduleStaysWithinItsSampleBudget) {
   }
 }
 
-}  // namespace
+}  // namespace presets_test
 }  // namespace bilevel

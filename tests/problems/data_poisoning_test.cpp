@@ -12,7 +12,7 @@
 #include "problem_fixtures.hpp"
 
 namespace bilevel {
-namespace {
+namespace data_poisoning_test {
 
 using namespace testing;
 
@@ -86,5 +86,5 @@ TEST(DataPoisoning, UpperLevelIsMinusTheValidationLossAndMetricsReportIt) {
   EXPECT_EQ(m.back().first, "noise_linf");
 }
 
-}  // namespace
+}  // namespace data_poisoning_test
 }  // namespace bilevel

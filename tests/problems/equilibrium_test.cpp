@@ -13,7 +13,7 @@
 #include "problem_fixtures.hpp"
 
 namespace bilevel {
-namespace {
+namespace equilibrium_test {
 
 using namespace testing;
 
@@ -146,5 +146,5 @@ TEST(Equilibrium, AShortRunLowersTheTrainingLossOfTheFixture) {
   EXPECT_GT(r.last->warm_start_bytes, 0u);
 }
 
-}  // namespace
+}  // namespace equilibrium_test
 }  // namespace bilevel

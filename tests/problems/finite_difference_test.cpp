@@ -8,7 +8,7 @@
 #include "bilevel/problems/quadratic.hpp"
 
 namespace bilevel {
-namespace {
+namespace finite_difference_test {
 
 enum class Bug { kNone, kMissingTranspose, kWrongSignLambda, kOuterGradientOff, kImpure };
 
@@ -72,5 +72,5 @@ TEST(FiniteDifference, CatchesAWrongSign) { EXPECT_FALSE(passes(Bug::kWrongSignL
 TEST(FiniteDifference, CatchesASmallGradientError) { EXPECT_FALSE(passes(Bug::kOuterGradientOff)); }
 TEST(FiniteDifference, CatchesAnImpureOracle) { EXPECT_FALSE(passes(Bug::kImpure)); }
 
-}  // namespace
+}  // namespace finite_difference_test
 }  // namespace bilevel

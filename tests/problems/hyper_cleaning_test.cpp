@@ -12,7 +12,7 @@
 #include "problem_fixtures.hpp"
 
 namespace bilevel {
-namespace {
+namespace hyper_cleaning_test {
 
 using namespace testing;
 
@@ -78,5 +78,5 @@ TEST(HyperCleaning, MetricsSeparateTheWeightsOfCleanAndCorruptedExamples) {
   EXPECT_NEAR(m.back().second, 1 / (1 + std::exp(3.0)), 1e-12);
 }
 
-}  // namespace
+}  // namespace hyper_cleaning_test
 }  // namespace bilevel

@@ -10,7 +10,7 @@
 #include "problem_fixtures.hpp"
 
 namespace bilevel {
-namespace {
+namespace hyper_representation_test {
 
 using namespace testing;
 
@@ -64,5 +64,5 @@ TEST(HyperRepresentation, TheGeneratorIsSeeded) {
   EXPECT_NE(a.ll_value(w, l, batch), c.ll_value(w, l, batch));
 }
 
-}  // namespace
+}  // namespace hyper_representation_test
 }  // namespace bilevel

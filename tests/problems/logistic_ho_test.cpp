@@ -12,7 +12,7 @@
 #include "problem_fixtures.hpp"
 
 namespace bilevel {
-namespace {
+namespace logistic_ho_test {
 
 using namespace testing;
 
@@ -86,5 +86,5 @@ TEST(LogisticHO, MetricsReportLossAndAccuracyPerSplit) {
   EXPECT_EQ(m[5].first, "test_accuracy");
 }
 
-}  // namespace
+}  // namespace logistic_ho_test
 }  // namespace bilevel

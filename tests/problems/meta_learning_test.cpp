@@ -13,7 +13,7 @@
 #include "problem_fixtures.hpp"
 
 namespace bilevel {
-namespace {
+namespace meta_learning_test {
 
 using namespace testing;
 using View = BlockBatchView<MetaLearning<double>>;
@@ -86,5 +86,5 @@ TEST(MetaLearning, AShortRunImprovesTheQueryAccuracyOfTheTrainingTasks) {
   EXPECT_GE(metric(r.last->evaluation, "test_tasks_accuracy"), 0.0);
 }
 
-}  // namespace
+}  // namespace meta_learning_test
 }  // namespace bilevel

@@ -14,7 +14,7 @@
 #include "problem_fixtures.hpp"
 
 namespace bilevel {
-namespace {
+namespace parallel_oracles_test {
 
 using namespace testing;
 
@@ -158,5 +158,5 @@ TEST(ParallelOracles, EquilibriumGivesTheSameBitsAtOneAndTwoThreads) {
   EXPECT_EQ(at_threads(1, metrics), at_threads(2, metrics));
 }
 
-}  // namespace
+}  // namespace parallel_oracles_test
 }  // namespace bilevel

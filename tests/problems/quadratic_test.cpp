@@ -8,7 +8,7 @@
 #include "bilevel/problems/minimization_adapter.hpp"
 
 namespace bilevel {
-namespace {
+namespace quadratic_test {
 
 QuadraticOptions small(double noise_ll = 0, double noise_ul = 0) {
   QuadraticOptions o;
@@ -166,5 +166,5 @@ TEST(Quadratic, RejectsBadOptions) {
   EXPECT_THROW(QuadraticFixedPoint<double>{o}, InvalidOptions);
 }
 
-}  // namespace
+}  // namespace quadratic_test
 }  // namespace bilevel
