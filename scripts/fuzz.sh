@@ -13,7 +13,7 @@ set -euo pipefail
 build=${1:?usage: scripts/fuzz.sh BUILD_DIR SECONDS_PER_TARGET}
 seconds=${2:?usage: scripts/fuzz.sh BUILD_DIR SECONDS_PER_TARGET}
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-targets=(idx text_formats mnist_json config)
+targets=(idx text_formats mnist_json config state)
 
 fuzz_one() {
   local t=$1 dir="$build/fuzz/$1"

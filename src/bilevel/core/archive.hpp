@@ -92,7 +92,7 @@ class ArchiveReader {
       fail(fmt::format("values of {} bytes where {} were expected (another precision?)", size, sizeof(T)));
     const std::uint64_t n = u64();
     if (expected != SIZE_MAX && n != expected) fail(fmt::format("a vector of {} values where {} were expected", n, expected));
-    need(n * sizeof(T));
+    if (n > (bytes_.size() - pos_) / sizeof(T)) fail(fmt::format("truncated: a vector of {} values", n));  // n * sizeof(T) may overflow
     return static_cast<std::size_t>(n);
   }
   template <class T>

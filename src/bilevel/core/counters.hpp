@@ -55,11 +55,15 @@ inline void save_counts(ArchiveWriter& a, const OracleCounts& c) {
                          c.jacobian_lambda_products, c.example_evals})
     a.i64(v);
 }
+// Counts are checked on reading: each in [0, 2^56], so that sums of them cannot overflow.
 inline OracleCounts load_counts(ArchiveReader& a) {
+  constexpr std::int64_t kLargest = std::int64_t{1} << 56;
   OracleCounts c;
   for (std::int64_t* v : {&c.samples_ll, &c.samples_ul, &c.map_evals, &c.outer_evals, &c.jacobian_w_products,
-                          &c.jacobian_lambda_products, &c.example_evals})
+                          &c.jacobian_lambda_products, &c.example_evals}) {
     *v = a.i64();
+    if (*v < 0 || *v > kLargest) a.fail(fmt::format("an oracle count of {} (a corrupted state?)", *v));
+  }
   return c;
 }
 
