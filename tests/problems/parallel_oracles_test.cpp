@@ -69,8 +69,9 @@ TEST(ParallelOracles, SoftmaxKernelsOfSeveralChunksAreTheMeanOfTheirRows) {
     Matrix<double> grad, residual, hvp;
   };
   auto compute = [&] {
-    Out o;
-    o.loss = softmax::loss_and_grad<double>(x, y, w, &o.grad, &o.residual);
+    Out o{0, Matrix<double>(x.cols(), c), Matrix<double>(x.rows(), c), Matrix<double>(x.cols(), c)};
+    softmax::MatrixOut<double> grad(o.grad), residual(o.residual);
+    o.loss = softmax::loss_and_grad<double>(x, y, w, &grad, &residual);
     softmax::hessian_vector<double>(x, y, w, u, o.hvp);
     return o;
   };
@@ -83,8 +84,9 @@ TEST(ParallelOracles, SoftmaxKernelsOfSeveralChunksAreTheMeanOfTheirRows) {
   double loss = 0;
   Matrix<double> grad = Matrix<double>::Zero(x.cols(), c), hvp = grad;
   for (Index i = 0; i < x.rows(); ++i) {
-    Matrix<double> g, h, r;
-    loss += softmax::loss_and_grad<double>(x.middleRows(i, 1), y.subspan(i, 1), w, &g, &r);
+    Matrix<double> g(x.cols(), c), h(x.cols(), c), r(1, c);
+    softmax::MatrixOut<double> g_out(g), r_out(r);
+    loss += softmax::loss_and_grad<double>(x.middleRows(i, 1), y.subspan(i, 1), w, &g_out, &r_out);
     softmax::hessian_vector<double>(x.middleRows(i, 1), y.subspan(i, 1), w, u, h);
     grad += g;
     hvp += h;

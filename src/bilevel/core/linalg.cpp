@@ -13,19 +13,24 @@
 namespace bilevel {
 namespace {
 
-// The eigen-decomposition of the smaller Gram matrix of `a`, in double; `right` says it is A^T A.
+// The eigen-decomposition of the smaller Gram matrix of a matrix, in double, with the temporaries of the
+// clip. One per thread, kept between calls: at a fixed shape (every projection of a run) Eigen reuses
+// these matrices' memory, so the projections of the hot loop allocate (almost) nothing.
 struct Gram {
+  Matrix<double> a, product, scaled, projector, result;
+  Vector<double> sigma, scale;
   Eigen::SelfAdjointEigenSolver<Matrix<double>> eig;
-  bool right = true;
+  bool right = true;  // the decomposition is of A^T A (else A A^T)
 };
 
 template <class S>
-Gram gram(const Eigen::Ref<const Matrix<S>>& a, int options) {
-  const Matrix<double> ad = a.template cast<double>();
-  Gram g;
+Gram& gram(const Eigen::Ref<const Matrix<S>>& a, int options) {
+  thread_local Gram g;
+  g.a = a.template cast<double>();
   g.right = a.rows() >= a.cols();
-  const Matrix<double> product = g.right ? Matrix<double>(ad.transpose() * ad) : Matrix<double>(ad * ad.transpose());
-  g.eig.compute(product, options);
+  if (g.right) g.product.noalias() = g.a.transpose() * g.a;
+  else g.product.noalias() = g.a * g.a.transpose();
+  g.eig.compute(g.product, options);
   return g;
 }
 
@@ -34,24 +39,30 @@ Gram gram(const Eigen::Ref<const Matrix<S>>& a, int options) {
 template <class S>
 S spectral_norm(const Eigen::Ref<const Matrix<S>>& a) {
   if (a.size() == 0) return S(0);
-  const Gram g = gram<S>(a, Eigen::EigenvaluesOnly);
+  const Gram& g = gram<S>(a, Eigen::EigenvaluesOnly);
   return static_cast<S>(std::sqrt(std::max(0.0, g.eig.eigenvalues().maxCoeff())));
 }
 
 template <class S>
 bool clip_spectral_norm(Eigen::Ref<Matrix<S>> a, S radius) {
   if (a.size() == 0) return false;
-  const Gram g = gram<S>(a, Eigen::ComputeEigenvectors);
+  // The eigenvalues alone first: inside the ball (the usual case once a run settles) nothing more is
+  // computed, and nothing is allocated; Eigen's eigenvector path allocates a workspace vector.
+  if (std::sqrt(std::max(0.0, gram<S>(a, Eigen::EigenvaluesOnly).eig.eigenvalues().maxCoeff())) <=
+      static_cast<double>(radius))
+    return false;
+  Gram& g = gram<S>(a, Eigen::ComputeEigenvectors);
   // Each singular value sigma_i is scaled by min(1, radius / sigma_i): with G = V diag(sigma^2) V^T,
   // A V diag(scale) V^T (or U diag(scale) U^T A) clips the large ones and leaves the others as they are.
-  const Vector<double> sigma = g.eig.eigenvalues().cwiseMax(0.0).cwiseSqrt();
-  if (sigma.maxCoeff() <= static_cast<double>(radius)) return false;  // already inside: nothing to do
-  Vector<double> scale(sigma.size());
-  for (Index i = 0; i < sigma.size(); ++i) scale(i) = sigma(i) > radius ? radius / sigma(i) : 1.0;
+  g.sigma = g.eig.eigenvalues().cwiseMax(0.0).cwiseSqrt();
+  g.scale.resize(g.sigma.size());
+  for (Index i = 0; i < g.sigma.size(); ++i) g.scale(i) = g.sigma(i) > radius ? radius / g.sigma(i) : 1.0;
   const Matrix<double>& v = g.eig.eigenvectors();
-  const Matrix<double> projector = v * scale.asDiagonal() * v.transpose();
-  const Matrix<double> ad = a.template cast<double>();
-  a = (g.right ? Matrix<double>(ad * projector) : Matrix<double>(projector * ad)).template cast<S>();
+  g.scaled.noalias() = v * g.scale.asDiagonal();
+  g.projector.noalias() = g.scaled * v.transpose();
+  if (g.right) g.result.noalias() = g.a * g.projector;
+  else g.result.noalias() = g.projector * g.a;
+  a = g.result.template cast<S>();
   return true;
 }
 

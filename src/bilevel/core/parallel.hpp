@@ -5,14 +5,15 @@
 // order partial results are added depends only on the batch size, never on the number of threads.
 // A batch of n rows is cut into row_chunks(n) chunks (at least kMinChunkRows rows each, at most
 // kMaxChunks of them); each chunk is computed whole by one thread, and sums over examples are kept per
-// chunk and added in chunk order afterwards. The threads only decide who computes which chunk.
+// chunk and added in chunk order afterwards (sum_columns_in_order, core/scratch.hpp). The threads only
+// decide who computes which chunk.
 //
 // Eigen itself stays single-threaded (EIGEN_DONT_PARALLELIZE, set by the build): its parallel GEMM
 // chooses its blocking, and so its summation order, from the thread count.
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <exception>
-#include <vector>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -80,7 +81,7 @@ void for_each_chunk(const RowChunks& chunks, F&& f) {
     for (Index c = 0; c < chunks.count; ++c) f(c, chunks.begin(c), chunks.length(c));
     return;
   }
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(chunks.count));
+  std::array<std::exception_ptr, kMaxChunks> errors;  // on the stack: a parallel loop allocates nothing
 #pragma omp parallel for schedule(static)
   for (Index c = 0; c < chunks.count; ++c) {
     try {
@@ -89,15 +90,8 @@ void for_each_chunk(const RowChunks& chunks, F&& f) {
       errors[static_cast<std::size_t>(c)] = std::current_exception();
     }
   }
-  for (const auto& e : errors)
-    if (e) std::rethrow_exception(e);
-}
-
-// Adds parts[1..] into parts[0] in chunk order and returns it: the fixed-order reduction.
-template <class T>
-T& sum_in_order(std::vector<T>& parts) {
-  for (std::size_t c = 1; c < parts.size(); ++c) parts[0] += parts[c];
-  return parts[0];
+  for (Index c = 0; c < chunks.count; ++c)
+    if (errors[static_cast<std::size_t>(c)]) std::rethrow_exception(errors[static_cast<std::size_t>(c)]);
 }
 
 }  // namespace bilevel

@@ -23,6 +23,7 @@
 
 #include "bilevel/core/constraints.hpp"
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/scratch.hpp"
 #include "bilevel/data/dataset.hpp"
 #include "bilevel/problems/linear_softmax.hpp"
 
@@ -78,46 +79,55 @@ class DataPoisoning {
 
   S ll_value(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch) const {
     const auto W = weights(w);
-    const RowMatrix<S> x = poisoned_rows(lambda, batch);
-    return softmax::loss_and_grad<S>(x, labels(batch), W, nullptr) + static_cast<S>(0.5 * strong_convexity()) * W.squaredNorm();
+    const Poisoned b = poisoned(lambda, batch);
+    return softmax::loss_and_grad<S>(b.x, b.y, W, nullptr) + static_cast<S>(0.5 * strong_convexity()) * W.squaredNorm();
   }
 
   void ll_grad(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch, VectorRef<S> out) const {
     const auto W = weights(w);
-    Matrix<S> g;
-    softmax::loss_and_grad<S>(poisoned_rows(lambda, batch), labels(batch), W, &g);
+    auto g = softmax::weights_out<S>(out, train_.x.cols(), classes_);
+    softmax::MatrixOut<S> grad(g);
+    const Poisoned b = poisoned(lambda, batch);
+    softmax::loss_and_grad<S>(b.x, b.y, W, &grad);
     g += static_cast<S>(strong_convexity()) * W;
-    out = Eigen::Map<const Vector<S>>(g.data(), g.size());
   }
 
   void ll_hvp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch, VectorRef<S> out) const {
     const auto W = weights(w), U = weights(u);
-    Matrix<S> h;
-    softmax::hessian_vector<S>(poisoned_rows(lambda, batch), labels(batch), W, U, h);
+    auto h = softmax::weights_out<S>(out, train_.x.cols(), classes_);
+    const Poisoned b = poisoned(lambda, batch);
+    softmax::hessian_vector<S>(b.x, b.y, W, U, h);
     h += static_cast<S>(strong_convexity()) * U;
-    out = Eigen::Map<const Vector<S>>(h.data(), h.size());
   }
 
+  // Only the poisoned examples of the batch contribute; each is one row-vector product with W and U
+  // (no matrix product over the batch, which would also allocate Eigen's blocking buffers).
   void ll_mixed_vjp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch,
                     VectorRef<S> out) const {
+    struct Probabilities;
+    struct Curvature;
+    struct Residual;
     const auto W = weights(w), U = weights(u);
     const Index d = train_.x.cols();
-    const RowMatrix<S> x = poisoned_rows(lambda, batch);
-    const std::vector<std::int32_t> y = labels(batch);
-    Matrix<S> p = x * W;
-    softmax::softmax_rows(p, std::span<const std::int32_t>(y));
-    Matrix<S> curvature = x * U;  // row i: x~_i^T U, then J_i applied: the softmax Jacobian's part
-    softmax::apply_softmax_jacobian(p, curvature);
+    const Poisoned b = poisoned(lambda, batch);
+    auto p = scratch_matrix<Probabilities, S>(1, classes_);
+    auto curvature = scratch_matrix<Curvature, S>(1, classes_);
+    auto residual = scratch_matrix<Residual, S>(classes_, 1);
     out.setZero();
     const S inv_n = S(1) / static_cast<S>(batch.size());
-    Vector<S> residual(classes_);
     for (std::size_t k = 0; k < batch.size(); ++k) {
       const auto i = static_cast<Index>(batch[k]);
       if (i >= poisoned_) continue;
       const auto row = static_cast<Index>(k);
-      residual = p.row(row).transpose();
-      residual(y[k]) -= S(1);
-      out.segment(i * d, d) += inv_n * (U * residual + W * curvature.row(row).transpose());
+      p.noalias() = b.x.row(row) * W;
+      softmax::softmax_rows<S>(p, b.y.subspan(k, 1));
+      curvature.noalias() = b.x.row(row) * U;  // x~_i^T U, then J_i applied: the softmax Jacobian's part
+      softmax::apply_softmax_jacobian<S>(p, curvature);
+      residual = p.transpose();
+      residual(b.y[k]) -= S(1);
+      auto noise_gradient = out.segment(i * d, d);
+      noise_gradient.noalias() += inv_n * (U * residual.col(0));
+      noise_gradient.noalias() += inv_n * (W * curvature.row(0).transpose());
     }
   }
 
@@ -143,21 +153,23 @@ class DataPoisoning {
  private:
   softmax::ConstWeights<S> weights(ConstVectorRef<S> w) const { return softmax::weights(w, train_.x.cols(), classes_); }
 
-  // The rows of the batch with their noise added.
-  RowMatrix<S> poisoned_rows(ConstVectorRef<S> lambda, Batch batch) const {
+  // The rows of a batch with their noise added, and their labels (scratch memory, see core/scratch.hpp).
+  struct Poisoned {
+    ScratchRows<S> x;
+    std::span<const std::int32_t> y;
+  };
+  Poisoned poisoned(ConstVectorRef<S> lambda, Batch batch) const {
+    struct Rows;
+    struct Labels;
     const Index d = train_.x.cols();
-    RowMatrix<S> x = softmax::gather_rows(train_.x, batch, "data-poisoning");
+    auto x = scratch_rows<Rows, S>(static_cast<Index>(batch.size()), d);
+    const auto y = scratch_span<Labels, std::int32_t>(batch.size());
+    softmax::gather_into<S>(train_.x, train_.y, batch, "data-poisoning", x, y);
     for (std::size_t k = 0; k < batch.size(); ++k) {
       const auto i = static_cast<Index>(batch[k]);
       if (i < poisoned_) x.row(static_cast<Index>(k)) += lambda.segment(i * d, d).transpose();
     }
-    return x;
-  }
-
-  std::vector<std::int32_t> labels(Batch batch) const {
-    std::vector<std::int32_t> y(batch.size());
-    for (std::size_t k = 0; k < batch.size(); ++k) y[k] = train_.y[batch[k]];
-    return y;
+    return {x, y};
   }
 
   DataPoisoningOptions o_;

@@ -30,6 +30,7 @@
 #include "bilevel/core/error.hpp"
 #include "bilevel/core/parallel.hpp"
 #include "bilevel/core/rng.hpp"
+#include "bilevel/core/scratch.hpp"
 #include "bilevel/core/types.hpp"
 #include "bilevel/data/dataset.hpp"
 #include "bilevel/problems/linear_softmax.hpp"
@@ -87,24 +88,32 @@ class Equilibrium {
 
   // Every oracle runs over chunks of the batch's examples in parallel (core/parallel.hpp): the columns
   // of Z are independent, and sums over examples are added chunk by chunk in a fixed order.
+  // Temporaries live in scratch memory (core/scratch.hpp): after the first call at a batch size, no
+  // oracle allocates.
   void map(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, VectorRef<S> out) const {
+    struct Pre;
     const auto z = states(w, blocks.size());
     Eigen::Map<Matrix<S>> phi(out.data(), o_.hidden, z.cols());
     for_each_chunk(row_chunks(z.cols()), [&](Index, Index begin, Index m) {
       with_inputs(blocks, begin, m, [&](const auto& x) {
-        phi.middleCols(begin, m) = drive(z.middleCols(begin, m), lambda, x).array().tanh();
+        auto pre = scratch_matrix<Pre, S>(o_.hidden, m);
+        drive(z.middleCols(begin, m), lambda, x, pre);
+        phi.middleCols(begin, m) = pre.array().tanh();
       });
     });
   }
 
   void map_vjp_w(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch blocks,
                  VectorRef<S> out) const {
+    struct Pre;
     const auto z = states(w, blocks.size());
     const auto uz = states(u, blocks.size());
     Eigen::Map<Matrix<S>> result(out.data(), o_.hidden, z.cols());
     for_each_chunk(row_chunks(z.cols()), [&](Index, Index begin, Index m) {
       with_inputs(blocks, begin, m, [&](const auto& x) {
-        const Matrix<S> g = masked(drive(z.middleCols(begin, m), lambda, x), uz.middleCols(begin, m));
+        auto g = scratch_matrix<Pre, S>(o_.hidden, m);
+        drive(z.middleCols(begin, m), lambda, x, g);
+        mask(g, uz.middleCols(begin, m));
         result.middleCols(begin, m).noalias() = a(lambda).transpose() * g;
       });
     });
@@ -112,41 +121,49 @@ class Equilibrium {
 
   void map_vjp_lambda(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch blocks,
                       VectorRef<S> out) const {
+    struct Parts;
+    struct Pre;
     const auto z = states(w, blocks.size());
     const auto uz = states(u, blocks.size());
     const Index h = o_.hidden;
     const RowChunks chunks = row_chunks(z.cols());
-    std::vector<Vector<S>> parts(static_cast<std::size_t>(chunks.count));
+    auto parts = scratch_matrix<Parts, S>(offset_c_out(), chunks.count);  // dA, dB, dc per chunk; dC = dd = 0
     for_each_chunk(chunks, [&](Index c, Index begin, Index m) {
-      Vector<S>& part = parts[static_cast<std::size_t>(c)];
-      part.setZero(offset_c_out());  // dA, dB, dc; dC = dd = 0
+      auto part = parts.col(c);
       with_inputs(blocks, begin, m, [&](const auto& x) {  // one gather serves P and dB
         const auto zc = z.middleCols(begin, m);
-        const Matrix<S> g = masked(drive(zc, lambda, x), uz.middleCols(begin, m));
+        auto g = scratch_matrix<Pre, S>(h, m);
+        drive(zc, lambda, x, g);
+        mask(g, uz.middleCols(begin, m));
         Eigen::Map<Matrix<S>>(part.data() + offset_a(), h, h).noalias() = g * zc.transpose();
         Eigen::Map<Matrix<S>>(part.data() + offset_b(), h, p_).noalias() = g * x;
         part.segment(offset_c(), h) = g.rowwise().sum();
       });
     });
     out.setZero();
-    out.head(offset_c_out()) = sum_in_order(parts);
+    out.head(offset_c_out()) = sum_columns_in_order(parts);
   }
 
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, Vector<S>* grad_w, Vector<S>* grad_lambda) const {
+    struct Labels;
+    struct Losses;
+    struct Parts;
+    struct Logits;
     const auto z = states(w, blocks.size());
     const Index m = z.cols();
-    std::vector<std::int32_t> labels(blocks.size());
+    const auto labels = scratch_span<Labels, std::int32_t>(blocks.size());
     for (std::size_t j = 0; j < blocks.size(); ++j) labels[j] = train_.y[checked(blocks[j])];
-    if (grad_w) grad_w->resize(o_.hidden * m);
+    if (grad_w) grad_w->resize(o_.hidden * m);  // no allocation at the same size
     const RowChunks chunks = row_chunks(m);
-    std::vector<S> losses(static_cast<std::size_t>(chunks.count));
-    std::vector<Vector<S>> parts(grad_lambda ? losses.size() : 0);  // dC, dd
+    auto losses = scratch_matrix<Losses, S>(1, chunks.count);
+    auto parts = scratch_matrix<Parts, S>(grad_lambda ? k_ * o_.hidden + k_ : 0, chunks.count);  // dC, dd
     for_each_chunk(chunks, [&](Index c, Index begin, Index mc) {
       const auto zc = z.middleCols(begin, mc);
       const auto yc = std::span<const std::int32_t>(labels).subspan(static_cast<std::size_t>(begin),
                                                                     static_cast<std::size_t>(mc));
-      Matrix<S> logits = logits_of(zc, lambda);
-      losses[static_cast<std::size_t>(c)] = softmax::softmax_rows(logits, yc);
+      auto logits = scratch_matrix<Logits, S>(mc, k_);
+      logits_of(zc, lambda, logits);
+      losses(c) = softmax::softmax_rows<S>(logits, yc);
       if (!grad_w && !grad_lambda) return;
       for (Index j = 0; j < mc; ++j) logits(j, yc[static_cast<std::size_t>(j)]) -= S(1);
       logits /= static_cast<S>(m);  // R^T of the chunk (mc x k)
@@ -154,17 +171,16 @@ class Equilibrium {
         Eigen::Map<Matrix<S>>(grad_w->data(), o_.hidden, m).middleCols(begin, mc).noalias() =
             c_out(lambda).transpose() * logits.transpose();
       if (grad_lambda) {
-        Vector<S>& part = parts[static_cast<std::size_t>(c)];
-        part.resize(k_ * o_.hidden + k_);
+        auto part = parts.col(c);
         Eigen::Map<Matrix<S>>(part.data(), k_, o_.hidden).noalias() = logits.transpose() * zc.transpose();
         part.tail(k_) = logits.colwise().sum().transpose();
       }
     });
     if (grad_lambda) {
       grad_lambda->setZero(dim_lambda());
-      grad_lambda->tail(k_ * o_.hidden + k_) = sum_in_order(parts);  // C then d: the last entries of lambda
+      grad_lambda->tail(k_ * o_.hidden + k_) = sum_columns_in_order(parts);  // C then d: the last entries of lambda
     }
-    return sum_in_order(losses) / static_cast<S>(m);
+    return sum_columns_in_order(losses)(0) / static_cast<S>(m);
   }
 
   // Loss and accuracy on the training set (from w: the states of all n training examples) and on the
@@ -206,25 +222,26 @@ class Equilibrium {
     return static_cast<std::size_t>(id);
   }
   // f(x) with the inputs of the examples blocks[begin, begin + m): rows of the training matrix itself
-  // when the batch is all of them in order (evaluation), a gathered copy otherwise.
+  // when the batch is all of them in order (evaluation), a gathered copy in scratch memory otherwise.
   template <class F>
   void with_inputs(Batch blocks, Index begin, Index m, F&& f) const {
     if (is_full_range(blocks, num_blocks())) return f(train_.x.middleRows(begin, m));
-    const RowMatrix<S> rows = softmax::gather_rows(
-        train_.x, blocks.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(m)), "equilibrium");
-    f(rows.middleRows(0, m));
+    struct Rows;
+    auto rows = scratch_rows<Rows, S>(m, p_);
+    for (Index k = 0; k < m; ++k) rows.row(k) = train_.x.row(static_cast<Index>(checked(blocks[static_cast<std::size_t>(begin + k)])));
+    f(rows);
   }
 
-  // P = A Z + B X^T + c 1^T, examples of x by rows.
-  Matrix<S> drive(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda, const softmax::ConstRows<S>& x) const {
-    Matrix<S> pre = b(lambda) * x.transpose();
+  // pre = A Z + B X^T + c 1^T, examples of x by rows.
+  void drive(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda, const softmax::ConstRows<S>& x,
+             ScratchMatrix<S>& pre) const {
+    pre.noalias() = b(lambda) * x.transpose();
     pre.noalias() += a(lambda) * z;
     pre.colwise() += c(lambda);
-    return pre;
   }
-  // D o U with D = 1 - tanh(P)^2.
-  static Matrix<S> masked(const Matrix<S>& pre, const Eigen::Ref<const Matrix<S>>& u) {
-    return ((S(1) - pre.array().tanh().square()) * u.array()).matrix();
+  // pre <- D o U with D = 1 - tanh(pre)^2.
+  static void mask(ScratchMatrix<S>& pre, const Eigen::Ref<const Matrix<S>>& u) {
+    pre.array() = (S(1) - pre.array().tanh().square()) * u.array();
   }
 
   // The fixed points of every example of a split, by plain fixed-point iterations from zero, chunk by
@@ -247,14 +264,14 @@ class Equilibrium {
   }
 
   // C Z + d with examples in rows (m x k), as the softmax helpers expect.
-  Matrix<S> logits_of(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda) const {
-    Matrix<S> logits = z.transpose() * c_out(lambda).transpose();
+  void logits_of(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda, Eigen::Ref<Matrix<S>> logits) const {
+    logits.noalias() = z.transpose() * c_out(lambda).transpose();
     logits.rowwise() += d_out(lambda).transpose();
-    return logits;
   }
   softmax::LossAccuracy classify(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda,
                                  const std::vector<std::int32_t>& y) const {
-    Matrix<S> logits = logits_of(z, lambda);
+    Matrix<S> logits(z.cols(), k_);
+    logits_of(z, lambda, logits);
     return softmax::loss_accuracy<S>(logits, y);
   }
 

@@ -23,6 +23,7 @@
 
 #include "bilevel/core/constraints.hpp"
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/scratch.hpp"
 #include "bilevel/data/dataset.hpp"
 #include "bilevel/problems/linear_softmax.hpp"
 
@@ -63,34 +64,39 @@ class HyperCleaning {
   void ll_grad(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch, VectorRef<S> out) const {
     const auto W = weights(w);
     const Gathered g = gather(lambda, batch);
-    Matrix<S> grad;
-    softmax::loss_and_grad<S>(g.x, g.y, W, &grad, nullptr, g.a);
+    auto grad = softmax::weights_out<S>(out, train_.x.cols(), classes_);
+    softmax::MatrixOut<S> grad_out(grad);
+    softmax::loss_and_grad<S>(g.x, g.y, W, &grad_out, nullptr, g.a);
     grad += static_cast<S>(2 * c_) * W;
-    out = Eigen::Map<const Vector<S>>(grad.data(), grad.size());
   }
 
   void ll_hvp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch, VectorRef<S> out) const {
     const auto W = weights(w), U = weights(u);
     const Gathered g = gather(lambda, batch);
-    Matrix<S> h;
+    auto h = softmax::weights_out<S>(out, train_.x.cols(), classes_);
     softmax::hessian_vector<S>(g.x, g.y, W, U, h, g.a);
     h += static_cast<S>(2 * c_) * U;
-    out = Eigen::Map<const Vector<S>>(h.data(), h.size());
   }
 
   void ll_mixed_vjp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch,
                     VectorRef<S> out) const {
+    struct Residual;
+    struct Curvature;
     const auto W = weights(w), U = weights(u);
     const Gathered g = gather(lambda, batch);
-    Matrix<S> residual;  // P - Y
-    softmax::loss_and_grad<S>(g.x, g.y, W, nullptr, &residual);
-    const Matrix<S> z = g.x * U;
+    auto residual = scratch_matrix<Residual, S>(g.x.rows(), classes_);  // P - Y
+    softmax::MatrixOut<S> residual_out(residual);
+    softmax::loss_and_grad<S>(g.x, g.y, W, nullptr, &residual_out);
+    // Row by row: a matrix product over the batch would allocate Eigen's blocking buffers.
+    auto z = scratch_matrix<Curvature, S>(1, classes_);
     out.setZero();
     const S inv_n = S(1) / static_cast<S>(batch.size());
     for (std::size_t k = 0; k < batch.size(); ++k) {
       const auto i = static_cast<Index>(batch[k]);
+      const auto row = static_cast<Index>(k);
       const S a = g.a[k];
-      out(i) += inv_n * a * (S(1) - a) * z.row(static_cast<Index>(k)).dot(residual.row(static_cast<Index>(k)));
+      z.noalias() = g.x.row(row) * U;
+      out(i) += inv_n * a * (S(1) - a) * z.row(0).dot(residual.row(row));
     }
   }
 
@@ -126,19 +132,25 @@ class HyperCleaning {
   }
 
  private:
+  // The rows, labels and weights sigma(lambda_i) of a batch (scratch memory, see core/scratch.hpp).
   struct Gathered {
-    RowMatrix<S> x;
-    std::vector<std::int32_t> y;
-    std::vector<S> a;  // sigma(lambda_i)
+    ScratchRows<S> x;
+    std::span<const std::int32_t> y;
+    std::span<const S> a;
   };
 
   softmax::ConstWeights<S> weights(ConstVectorRef<S> w) const { return softmax::weights(w, train_.x.cols(), classes_); }
 
   Gathered gather(ConstVectorRef<S> lambda, Batch batch) const {
-    auto [x, y] = softmax::gather(train_.x, train_.y, batch, "hyper-cleaning");
-    std::vector<S> a(batch.size());
+    struct Rows;
+    struct Labels;
+    struct Weights;
+    auto x = scratch_rows<Rows, S>(static_cast<Index>(batch.size()), train_.x.cols());
+    const auto y = scratch_span<Labels, std::int32_t>(batch.size());
+    const auto a = scratch_span<Weights, S>(batch.size());
+    softmax::gather_into<S>(train_.x, train_.y, batch, "hyper-cleaning", x, y);  // checks the ids
     for (std::size_t k = 0; k < batch.size(); ++k) a[k] = S(1) / (S(1) + std::exp(-lambda(static_cast<Index>(batch[k]))));
-    return {std::move(x), std::move(y), std::move(a)};
+    return {x, y, a};
   }
 
   double c_;

@@ -19,6 +19,7 @@
 
 #include "bilevel/core/error.hpp"
 #include "bilevel/core/parallel.hpp"
+#include "bilevel/core/scratch.hpp"
 #include "bilevel/core/sampler.hpp"
 #include "bilevel/data/dataset.hpp"
 
@@ -34,7 +35,7 @@ using ConstWeights = Eigen::Map<const Matrix<S>>;  // W, d x c, column-major vie
 // Row-wise softmax of `z` in place; returns sum_i a_i [logsumexp(z_i) - z_{i, y_i}] (the summed loss,
 // weighted by a when given).
 template <class S>
-S softmax_rows(Matrix<S>& z, std::span<const std::int32_t> y, std::span<const S> a = {}) {
+S softmax_rows(Eigen::Ref<Matrix<S>> z, std::span<const std::int32_t> y, std::span<const S> a = {}) {
   S total = 0;
   for (Index i = 0; i < z.rows(); ++i) {
     const S m = z.row(i).maxCoeff();
@@ -52,66 +53,75 @@ S softmax_rows(Matrix<S>& z, std::span<const std::int32_t> y, std::span<const S>
 template <class S>
 using ExampleWeights = std::span<const S>;
 
-// Mean (weighted) loss; when `grad` is given, grad = X^T diag(a) (P - Y) / n (d x c); `residual`
-// receives P - Y (unweighted). Parallel over row chunks (core/parallel.hpp): the same result at any
-// thread count.
+// Where the kernels write a matrix result (a Matrix, or a Map of a caller's vector or scratch).
 template <class S>
-S loss_and_grad(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w, Matrix<S>* grad,
-                Matrix<S>* residual = nullptr, ExampleWeights<S> a = {}) {
+using MatrixOut = Eigen::Ref<Matrix<S>>;
+
+// Mean (weighted) loss; when `grad` is given, grad = X^T diag(a) (P - Y) / n (d x c); `residual`
+// (n x c) receives P - Y (unweighted). Parallel over row chunks (core/parallel.hpp): the same result at
+// any thread count. Temporaries live in scratch memory (core/scratch.hpp): no allocation.
+template <class S>
+S loss_and_grad(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w, MatrixOut<S>* grad,
+                MatrixOut<S>* residual = nullptr, ExampleWeights<S> a = {}) {
+  struct Losses;
+  struct Grads;
+  struct Logits;
   const RowChunks chunks = row_chunks(x.rows());
-  std::vector<S> losses(static_cast<std::size_t>(chunks.count));
-  std::vector<Matrix<S>> grads(grad ? losses.size() : 0);
-  if (residual) residual->resize(x.rows(), w.cols());
+  auto losses = scratch_matrix<Losses, S>(1, chunks.count);
+  auto grads = scratch_matrix<Grads, S>(grad ? w.size() : 0, chunks.count);  // one column per chunk
   for_each_chunk(chunks, [&](Index c, Index begin, Index rows) {
     const auto xc = x.middleRows(begin, rows);
     const auto yc = y.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows));
     const ExampleWeights<S> ac = a.empty() ? a : a.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows));
-    Matrix<S> p = xc * w;
-    losses[static_cast<std::size_t>(c)] = softmax_rows(p, yc, ac);
+    auto p = scratch_matrix<Logits, S>(rows, w.cols());
+    p.noalias() = xc * w;
+    losses(c) = softmax_rows<S>(p, yc, ac);
     if (!grad && !residual) return;
     for (Index i = 0; i < p.rows(); ++i) p(i, yc[static_cast<std::size_t>(i)]) -= S(1);
+    if (residual) residual->middleRows(begin, rows) = p;  // unweighted
     if (grad) {
-      Matrix<S>& g = grads[static_cast<std::size_t>(c)];
-      if (ac.empty()) {
-        g.noalias() = xc.transpose() * p;
-      } else {
-        const Eigen::Map<const Vector<S>> weights(ac.data(), rows);
-        g.noalias() = xc.transpose() * (weights.asDiagonal() * p);
-      }
+      if (!ac.empty()) p = Eigen::Map<const Vector<S>>(ac.data(), rows).asDiagonal() * p;
+      Eigen::Map<Matrix<S>>(grads.col(c).data(), w.rows(), w.cols()).noalias() = xc.transpose() * p;
     }
-    if (residual) residual->middleRows(begin, rows) = p;
   });
   const S n = static_cast<S>(x.rows());
-  if (grad) *grad = sum_in_order(grads) / n;
-  return sum_in_order(losses) / n;
+  if (grad) grad->reshaped() = sum_columns_in_order(grads) / n;
+  return sum_columns_in_order(losses)(0) / n;
 }
 
 // A <- J o A = P o A - P o rowsum(P o A): row i multiplied by the softmax Jacobian diag(p_i) - p_i p_i^T
 // (P holds the probabilities by rows).
 template <class S>
-void apply_softmax_jacobian(const Matrix<S>& p, Matrix<S>& a) {
+void apply_softmax_jacobian(const Eigen::Ref<const Matrix<S>>& p, Eigen::Ref<Matrix<S>> a) {
+  struct RowSums;
   a.array() *= p.array();                                  // P o A
-  const Vector<S> rows = a.rowwise().sum();                // rowsum(P o A)
-  a.array() -= p.array().colwise() * rows.array();         // - P o rowsum
+  auto rows = scratch_matrix<RowSums, S>(a.rows(), 1);
+  rows.noalias() = a.rowwise().sum();                      // rowsum(P o A)
+  a.array() -= p.array().colwise() * rows.col(0).array();  // - P o rowsum
 }
 
 // H U = X^T diag(a) (P o Z_U - P o rowsum(P o Z_U)) / n, the Hessian of the mean (weighted) loss in W
 // applied to U. Parallel over row chunks, as loss_and_grad.
 template <class S>
 void hessian_vector(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w,
-                    const ConstWeights<S>& u, Matrix<S>& out, ExampleWeights<S> a = {}) {
+                    const ConstWeights<S>& u, MatrixOut<S> out, ExampleWeights<S> a = {}) {
+  struct Parts;
+  struct Probabilities;
+  struct Curvature;
   const RowChunks chunks = row_chunks(x.rows());
-  std::vector<Matrix<S>> parts(static_cast<std::size_t>(chunks.count));
+  auto parts = scratch_matrix<Parts, S>(w.size(), chunks.count);  // one column per chunk
   for_each_chunk(chunks, [&](Index c, Index begin, Index rows) {
     const auto xc = x.middleRows(begin, rows);
-    Matrix<S> p = xc * w;
-    softmax_rows(p, y.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows)));
-    Matrix<S> zu = xc * u;
-    apply_softmax_jacobian(p, zu);
+    auto p = scratch_matrix<Probabilities, S>(rows, w.cols());
+    p.noalias() = xc * w;
+    softmax_rows<S>(p, y.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows)));
+    auto zu = scratch_matrix<Curvature, S>(rows, w.cols());
+    zu.noalias() = xc * u;
+    apply_softmax_jacobian<S>(p, zu);
     if (!a.empty()) zu = Eigen::Map<const Vector<S>>(a.data() + begin, rows).asDiagonal() * zu;
-    parts[static_cast<std::size_t>(c)].noalias() = xc.transpose() * zu;
+    Eigen::Map<Matrix<S>>(parts.col(c).data(), w.rows(), w.cols()).noalias() = xc.transpose() * zu;
   });
-  out = sum_in_order(parts) / static_cast<S>(x.rows());
+  out.reshaped() = sum_columns_in_order(parts) / static_cast<S>(x.rows());
 }
 
 // lambda_max(X^T X / n) / 2, by power iteration: the smoothness of the mean loss in W (the softmax
@@ -144,7 +154,7 @@ LossAccuracy loss_accuracy(Matrix<S>& z, std::span<const std::int32_t> y) {
     z.row(i).maxCoeff(&best);
     correct += best == y[static_cast<std::size_t>(i)];
   }
-  const double loss = static_cast<double>(softmax_rows(z, y)) / static_cast<double>(z.rows());
+  const double loss = static_cast<double>(softmax_rows<S>(z, y)) / static_cast<double>(z.rows());
   return {loss, static_cast<double>(correct) / static_cast<double>(z.rows())};
 }
 
@@ -182,34 +192,34 @@ ConstWeights<S> weights(ConstVectorRef<S> w, Index features, Index classes) {
   return ConstWeights<S>(w.data(), features, classes);
 }
 
-// The rows of `batch` (a copy), every id checked; `problem` names the caller in errors.
+// W (features x classes) as a writable column-major view of the vector `out` (a gradient in W).
 template <class S>
-RowMatrix<S> gather_rows(const RowMatrix<S>& x, Batch batch, std::string_view problem) {
-  RowMatrix<S> rows(static_cast<Index>(batch.size()), x.cols());
+Eigen::Map<Matrix<S>> weights_out(VectorRef<S> out, Index features, Index classes) {
+  return Eigen::Map<Matrix<S>>(out.data(), features, classes);
+}
+
+// Copies the rows and labels of `batch` into `rows` and `labels` (sized to the batch), every id checked.
+template <class S>
+void gather_into(const RowMatrix<S>& x, const std::vector<std::int32_t>& y, Batch batch, std::string_view problem,
+                 Eigen::Ref<RowMatrix<S>> rows, std::span<std::int32_t> labels) {
   for (std::size_t k = 0; k < batch.size(); ++k) {
     if (batch[k] >= static_cast<SampleId>(x.rows()))
       throw InvalidOptions(fmt::format("{}: sample id {} outside the {} examples", problem, batch[k], x.rows()));
     rows.row(static_cast<Index>(k)) = x.row(static_cast<Index>(batch[k]));
+    labels[k] = y[batch[k]];
   }
-  return rows;
-}
-
-// The rows and labels of `batch` (a copy), every id checked.
-template <class S>
-std::pair<RowMatrix<S>, std::vector<std::int32_t>> gather(const RowMatrix<S>& x, const std::vector<std::int32_t>& y,
-                                                          Batch batch, std::string_view problem) {
-  RowMatrix<S> rows = gather_rows(x, batch, problem);
-  std::vector<std::int32_t> labels(batch.size());
-  for (std::size_t k = 0; k < batch.size(); ++k) labels[k] = y[batch[k]];
-  return {std::move(rows), std::move(labels)};
 }
 
 // Calls f(rows, labels) with the examples of `batch`: the stored matrix itself for the full batch in
-// order (as the samplers give it: no copy), a gathered copy otherwise.
+// order (as the samplers give it: no copy), a gathered copy in scratch memory otherwise.
 template <class S, class F>
 decltype(auto) with_rows(const Split<S>& data, Batch batch, std::string_view problem, F&& f) {
   if (is_full_range(batch, data.x.rows())) return f(data.x, std::span<const std::int32_t>(data.y));
-  const auto [rows, labels] = gather(data.x, data.y, batch, problem);
+  struct Rows;
+  struct Labels;
+  auto rows = scratch_rows<Rows, S>(static_cast<Index>(batch.size()), data.x.cols());
+  const auto labels = scratch_span<Labels, std::int32_t>(batch.size());
+  gather_into<S>(data.x, data.y, batch, problem, rows, labels);
   return f(rows, std::span<const std::int32_t>(labels));
 }
 
@@ -217,12 +227,12 @@ decltype(auto) with_rows(const Split<S>& data, Batch batch, std::string_view pro
 // as a vector (the validation loss that several problems minimise or maximise).
 template <class S>
 S batch_loss(const Split<S>& data, Batch batch, const ConstWeights<S>& w, Vector<S>* grad_w, std::string_view problem) {
-  Matrix<S> g;
-  const S loss = with_rows(data, batch, problem, [&](const auto& x, std::span<const std::int32_t> y) {
-    return loss_and_grad<S>(x, y, w, grad_w ? &g : nullptr);
+  if (grad_w) grad_w->resize(w.size());  // no allocation at the same size
+  Eigen::Map<Matrix<S>> g(grad_w ? grad_w->data() : nullptr, w.rows(), w.cols());
+  MatrixOut<S> out(g);
+  return with_rows(data, batch, problem, [&](const auto& x, std::span<const std::int32_t> y) {
+    return loss_and_grad<S>(x, y, w, grad_w ? &out : nullptr);
   });
-  if (grad_w) *grad_w = Eigen::Map<const Vector<S>>(g.data(), g.size());
-  return loss;
 }
 
 // Appends "<split>_loss" and "<split>_accuracy" to `m`.

@@ -26,6 +26,7 @@
 
 #include "bilevel/core/constraints.hpp"
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/scratch.hpp"
 #include "bilevel/data/dataset.hpp"
 #include "bilevel/problems/linear_softmax.hpp"
 
@@ -73,21 +74,20 @@ class LogisticHO {
 
   void ll_grad(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch, VectorRef<S> out) const {
     const auto W = weights(w);
-    Matrix<S> g;
-    with_rows(batch, [&](const auto& x, std::span<const std::int32_t> y) { return softmax::loss_and_grad<S>(x, y, W, &g); });
-    g += scaled_rows(lambda, W);
-    out = Eigen::Map<const Vector<S>>(g.data(), g.size());
+    auto g = softmax::weights_out<S>(out, features(), classes_);
+    softmax::MatrixOut<S> grad(g);
+    with_rows(batch, [&](const auto& x, std::span<const std::int32_t> y) { return softmax::loss_and_grad<S>(x, y, W, &grad); });
+    add_scaled_rows(lambda, W, g);
   }
 
   void ll_hvp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch, VectorRef<S> out) const {
     const auto W = weights(w), U = weights(u);
-    Matrix<S> h;
+    auto h = softmax::weights_out<S>(out, features(), classes_);
     with_rows(batch, [&](const auto& x, std::span<const std::int32_t> y) {
       softmax::hessian_vector<S>(x, y, W, U, h);
       return S(0);
     });
-    h += scaled_rows(lambda, U);
-    out = Eigen::Map<const Vector<S>>(h.data(), h.size());
+    add_scaled_rows(lambda, U, h);
   }
 
   void ll_mixed_vjp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch /*batch*/,
@@ -126,10 +126,16 @@ class LogisticHO {
     return (lambda.array().exp() * W.rowwise().squaredNorm().array()).sum();
   }
 
-  // diag(exp(lambda)) U
-  Matrix<S> scaled_rows(ConstVectorRef<S> lambda, const softmax::ConstWeights<S>& U) const {
-    if (o_.regularization == Regularization::kScalar) return std::exp(lambda(0)) * U;
-    return lambda.array().exp().matrix().asDiagonal() * U;
+  // out += diag(exp(lambda)) U
+  void add_scaled_rows(ConstVectorRef<S> lambda, const softmax::ConstWeights<S>& U, Eigen::Map<Matrix<S>>& out) const {
+    if (o_.regularization == Regularization::kScalar) {
+      out += std::exp(lambda(0)) * U;
+      return;
+    }
+    struct Scales;
+    auto scales = scratch_matrix<Scales, S>(lambda.size(), 1);
+    scales = lambda.array().exp();
+    out += scales.col(0).asDiagonal() * U;
   }
 
   // f(rows, labels) on the batch's training examples.

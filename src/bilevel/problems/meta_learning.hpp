@@ -86,7 +86,8 @@ class MetaLearning {
     for (std::size_t j = 0; j < blocks.size(); ++j) {
       const auto wj = head(w, j);
       Matrix<S> grad(wj.rows(), wj.cols());
-      softmax::loss_and_grad<S>(support_features(f, j), task(blocks[j]).support_labels, wj, &grad);
+      softmax::MatrixOut<S> grad_out(grad);
+      softmax::loss_and_grad<S>(support_features(f, j), task(blocks[j]).support_labels, wj, &grad_out);
       head(out, j) = wj - step() * (grad + mu() * wj);
     }
   }
@@ -112,9 +113,9 @@ class MetaLearning {
       const auto wj = head(w, j), uj = head(u, j);
       const auto& y = task(blocks[j]).support_labels;
       Matrix<S> p = fj * wj;
-      softmax::softmax_rows(p, y);
+      softmax::softmax_rows<S>(p, y);
       Matrix<S> ja = fj * uj;
-      softmax::apply_softmax_jacobian(p, ja);  // J o (F U)
+      softmax::apply_softmax_jacobian<S>(p, ja);  // J o (F U)
       for (Index i = 0; i < p.rows(); ++i) p(i, y[static_cast<std::size_t>(i)]) -= S(1);   // P - Y
       d_features.middleRows(static_cast<Index>(j) * s, s).noalias() =
           (-step() / static_cast<S>(s)) * (p * uj.transpose() + ja * wj.transpose());
@@ -134,9 +135,10 @@ class MetaLearning {
     for (std::size_t j = 0; j < blocks.size(); ++j) {
       const auto fj = query_features(f, j);
       const auto wj = head(w, j);
-      Matrix<S> residual;
+      Matrix<S> residual(fj.rows(), wj.cols());
       Matrix<S> grad(wj.rows(), wj.cols());
-      total += softmax::loss_and_grad<S>(fj, task(blocks[j]).query_labels, wj, grad_w ? &grad : nullptr, &residual);
+      softmax::MatrixOut<S> grad_out(grad), residual_out(residual);
+      total += softmax::loss_and_grad<S>(fj, task(blocks[j]).query_labels, wj, grad_w ? &grad_out : nullptr, &residual_out);
       if (grad_w) head(*grad_w, j) = grad / m;
       if (grad_lambda)
         d_features.middleRows(static_cast<Index>(j) * q, q).noalias() =
@@ -241,8 +243,9 @@ class MetaLearning {
       const RowMatrix<S> fs = acts.back();
       net_.forward(lambda, xq, acts);
       Matrix<S> w = Matrix<S>::Zero(net_.output_dim(), o_.shape.ways), grad(w.rows(), w.cols());
+      softmax::MatrixOut<S> grad_out(grad);
       for (int k = 0; k < o_.metric_iterations; ++k) {
-        softmax::loss_and_grad<S>(fs, t.support_labels, Eigen::Map<const Matrix<S>>(w.data(), w.rows(), w.cols()), &grad);
+        softmax::loss_and_grad<S>(fs, t.support_labels, Eigen::Map<const Matrix<S>>(w.data(), w.rows(), w.cols()), &grad_out);
         grad += mu() * w;
         w -= step() * grad;
         if (step() * grad.norm() <= tolerance * (S(1) + w.norm())) break;
