@@ -1,0 +1,213 @@
+// The hot loop allocates nothing: after a warm-up, an upper-level iteration (hypergradient estimate,
+// step, projection) of every method preset on logistic-ho, equilibrium, data-poisoning and
+// hyper-cleaning makes no heap allocation. (Meta-learning, hyper-representation and the quadratic
+// test problems still allocate their temporaries: docs/performance.md has the counts.)
+//
+// This executable counts them itself: it defines malloc and its relatives, which take precedence over
+// the C library's (symbol interposition) and forward to glibc's __libc_* entry points. Every heap
+// allocation goes through one of them: operator new, Eigen's aligned allocator, std::vector, libgomp.
+// (Not built under the sanitizers, which interpose malloc themselves.)
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "bilevel/core/parallel.hpp"
+#include "bilevel/data/idx.hpp"
+#include "bilevel/methods/outer_loop.hpp"
+#include "bilevel/methods/presets.hpp"
+#include "bilevel/problems/data_poisoning.hpp"
+#include "bilevel/problems/equilibrium.hpp"
+#include "bilevel/problems/hyper_cleaning.hpp"
+#include "bilevel/problems/logistic_ho.hpp"
+#include "bilevel/problems/minimization_adapter.hpp"
+
+namespace {
+std::atomic<std::int64_t> allocations{0};
+}
+
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+void* __libc_memalign(std::size_t, std::size_t);
+
+void* malloc(std::size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_malloc(n);
+}
+void* calloc(std::size_t count, std::size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_calloc(count, n);
+}
+void* realloc(void* p, std::size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_realloc(p, n);
+}
+void* aligned_alloc(std::size_t alignment, std::size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_memalign(alignment, n);
+}
+void* memalign(std::size_t alignment, std::size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  return __libc_memalign(alignment, n);
+}
+int posix_memalign(void** out, std::size_t alignment, std::size_t n) {
+  allocations.fetch_add(1, std::memory_order_relaxed);
+  void* p = __libc_memalign(alignment, n);
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
+}
+}
+
+namespace bilevel {
+namespace allocations_test {
+
+// Records the allocation counter at the end of every upper-level iteration.
+template <class S>
+class AllocationLog final : public Callback<S> {
+ public:
+  AllocationLog() { marks.reserve(64); }  // so that recording a mark allocates nothing
+  bool on_iteration(std::int64_t, const Vector<S>&, const OracleCounts&) override {
+    marks.push_back(allocations.load());
+    return false;
+  }
+  std::vector<std::int64_t> marks;
+};
+
+constexpr int kIterations = 10, kWarmUp = 4;
+
+// Allocations of each upper-level iteration after the warm-up (the first kWarmUp size the warm-start
+// states and stores, the samplers' permutations, the scratch memory and the thread team; BSGM's
+// growing t and batches enlarge buffers in its first iterations). Without checkpoints in between
+// (eval_every = 0), the difference of two marks is exactly one iteration.
+template <class P>
+std::vector<std::int64_t> allocations_per_iteration(const P& p, EstimatorOptions estimator, UpperLevelOptions ul,
+                                                    const Vector<typename P::Scalar>& lambda) {
+  using S = typename P::Scalar;
+  ul.max_iterations = kIterations;
+  ul.eval_every = 0;
+  ul.max_samples = ul.max_example_evals = ul.max_oracle_calls = 0;
+  ul.max_seconds = 0;
+  EvaluationOptions evaluation;
+  evaluation.at_start = false;
+  evaluation.iterations = 20;  // the final checkpoint is outside the measured iterations
+  OuterLoop<P> loop(p, std::move(estimator), ul, /*seed=*/1, evaluation);
+  AllocationLog<S> log;
+  Callback<S>* callbacks[] = {&log};
+  loop.run(lambda, callbacks);
+  std::vector<std::int64_t> per_iteration;
+  for (std::size_t i = kWarmUp; i < log.marks.size(); ++i) per_iteration.push_back(log.marks[i] - log.marks[i - 1]);
+  return per_iteration;
+}
+
+// Every preset that applies to `p` (some need a symmetric Jacobian), at minibatches of `batch`, at one
+// and two threads: no allocation after the warm-up. Returns how many presets ran.
+template <class P>
+int expect_no_allocations(const P& p, const Vector<typename P::Scalar>& lambda, Index batch, const std::string& name) {
+  int ran = 0;
+  for (const MethodPreset& preset : method_presets()) {
+    EstimatorOptions o = preset.estimator_options(batch);
+    try {
+      o.validate(EngineFor<P>::ll_population(p), EngineFor<P>::ul_population(p), p.jacobian_w_symmetric());
+    } catch (const InvalidOptions&) {
+      continue;
+    }
+    UpperLevelOptions ul = preset.ul;
+    ul.step.step = 1e-3;
+    for (int threads : {1, 2}) {
+      const ScopedThreadCount at(threads);
+      const auto counts = allocations_per_iteration(p, o, ul, lambda);
+      EXPECT_TRUE(std::all_of(counts.begin(), counts.end(), [](std::int64_t n) { return n == 0; }))
+          << name << ", " << preset.name << ", " << threads << " thread(s): allocations in iterations " << kWarmUp + 1
+          << ".." << kIterations << ": " << fmt::format("{}", fmt::join(counts, " "));
+    }
+    ++ran;
+  }
+  return ran;
+}
+
+// 200 Fashion-MNIST images (3 chunks of the parallel kernels) as each of the three splits.
+struct Images {
+  Dataset train, validation, test;
+  Images() {
+    const std::string dir = std::string(BILEVEL_SOURCE_DIR) + "/tests/data/fixtures/";
+    train = read_idx(dir + "fashion-train-200-images-idx3-ubyte.gz", dir + "fashion-train-200-labels-idx1-ubyte.gz");
+    validation = train;  // the splits' contents do not matter here, only their sizes
+    test = train;
+  }
+};
+const Images& images() {
+  static const Images i;
+  return i;
+}
+
+// A minimisation problem as the CLI runs it: the gradient step map with its step gamma.
+template <class Base>
+MinimizationAdapter<Base> step_map(Base base, double gamma) {
+  return MinimizationAdapter<Base>(std::move(base), static_cast<typename Base::Scalar>(gamma));
+}
+
+TEST(Allocations, LogisticHOIterationsAllocateNothing) {
+  const LogisticHO<float> base(images().train, images().validation, images().test);
+  const auto p = step_map(base, 1.0 / (base.data_smoothness() + 1.0));
+  EXPECT_GT(expect_no_allocations(p, Vector<float>::Constant(p.dim_lambda(), -3.0f), 64, "logistic-ho"), 5);
+}
+
+// Minibatches of 256 and 1024 rows from 12 800 (the 200 images 64 times). At larger batches the
+// chunks exceed 64 rows and Eigen takes the packing buffers of its matrix products from the heap (see
+// docs/performance.md).
+TEST(Allocations, MinibatchesOfALargeTrainingSetAllocateNothing) {
+  constexpr int kCopies = 64;
+  Dataset big = images().train;
+  big.x = big.x.replicate(kCopies, 1);
+  big.y.clear();
+  for (int r = 0; r < kCopies; ++r) big.y.insert(big.y.end(), images().train.y.begin(), images().train.y.end());
+  const LogisticHO<float> base(big, images().validation, images().test);
+  const auto p = step_map(base, 1.0 / (base.data_smoothness() + 1.0));
+  for (Index batch : {Index{256}, Index{1024}}) {
+    EstimatorOptions o = find_preset("stocbio").estimator_options(batch);
+    o.outer_batch_size = 64;  // of the 200 validation images
+    UpperLevelOptions ul = find_preset("stocbio").ul;
+    ul.step.step = 1e-3;
+    for (int threads : {1, 2}) {
+      const ScopedThreadCount at(threads);
+      const auto counts = allocations_per_iteration(p, o, ul, Vector<float>::Constant(p.dim_lambda(), -3.0f));
+      EXPECT_TRUE(std::all_of(counts.begin(), counts.end(), [](std::int64_t n) { return n == 0; }))
+          << "batch " << batch << ", " << threads << " thread(s): " << fmt::format("{}", fmt::join(counts, " "));
+    }
+  }
+}
+
+TEST(Allocations, EquilibriumIterationsAllocateNothing) {
+  EquilibriumOptions o;
+  o.hidden = 16;
+  const Equilibrium<float> p(images().train, images().validation, images().test, o);
+  EXPECT_GT(expect_no_allocations(p, p.initial_lambda(), 64, "equilibrium"), 3);
+}
+
+TEST(Allocations, DataPoisoningIterationsAllocateNothing) {
+  const DataPoisoning<float> base(images().train, 40, images().validation, images().test, DataPoisoningOptions{});
+  const auto p = step_map(base, 1.0 / (base.data_smoothness() + base.strong_convexity()));
+  EXPECT_GT(expect_no_allocations(p, Vector<float>::Zero(p.dim_lambda()), 64, "data-poisoning"), 5);
+}
+
+TEST(Allocations, HyperCleaningIterationsAllocateNothing) {
+  std::vector<bool> corrupted(static_cast<std::size_t>(images().train.size()), false);
+  for (std::size_t i = 0; i < corrupted.size(); i += 3) corrupted[i] = true;
+  const HyperCleaning<float> base(images().train, corrupted, images().validation, images().test);
+  const auto p = step_map(base, 1.0 / (base.data_smoothness() + base.strong_convexity()));
+  EXPECT_GT(expect_no_allocations(p, Vector<float>::Zero(p.dim_lambda()), 64, "hyper-cleaning"), 5);
+}
+
+}  // namespace allocations_test
+}  // namespace bilevel
