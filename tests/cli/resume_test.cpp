@@ -95,14 +95,23 @@ void expect_kills_and_resumes_match(const std::vector<std::string>& args, int tr
 
 using Resume = testing::FixtureDigits;
 
+// Under the sanitizers (./dev harden) a run is about 40 times slower: fewer and shorter runs there,
+// which still cover every path of saving and resuming.
+#ifdef BILEVEL_SANITIZED
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 TEST_F(Resume, AStochasticRunKilledAtRandomMomentsResumesToTheSameResult) {
   // stocBiO on logistic-ho (fixture digits): LL warm start, minibatches drawn without replacement (the
   // samplers' permutations carry over), the evaluator's warm-started accurate solves.
   expect_kills_and_resumes_match({"run", std::string(BILEVEL_SOURCE_DIR) + "/examples/logistic-ho.toml",
                                   "problem.dataset=mnist-digits", "problem.train_size=12", "problem.validation_size=10",
                                   "problem.test_size=7", "precision=double", "method=stocbio", "estimator.batch_size=4",
-                                  "ul.step=100", "ul.max_iterations=1000", "ul.eval_every=100"},
-                                 6, "logistic-ho");
+                                  "ul.step=100", kSanitized ? "ul.max_iterations=200" : "ul.max_iterations=1000",
+                                  kSanitized ? "ul.eval_every=20" : "ul.eval_every=100"},
+                                 kSanitized ? 2 : 6, "logistic-ho");
 }
 
 TEST_F(Resume, TheWarmStartStoreOfASeparableRunIsResumedToo) {
@@ -110,8 +119,9 @@ TEST_F(Resume, TheWarmStartStoreOfASeparableRunIsResumedToo) {
   expect_kills_and_resumes_match({"run", std::string(BILEVEL_SOURCE_DIR) + "/examples/equilibrium.toml",
                                   "problem.train_size=16", "problem.validation_size=7", "problem.test_size=6",
                                   "problem.hidden=20", "precision=double", "estimator.outer_batch_size=4",
-                                  "ul.max_iterations=600", "ul.eval_every=50"},
-                                 4, "equilibrium");
+                                  kSanitized ? "ul.max_iterations=150" : "ul.max_iterations=600",
+                                  kSanitized ? "ul.eval_every=25" : "ul.eval_every=50"},
+                                 kSanitized ? 2 : 4, "equilibrium");
 }
 
 TEST_F(Resume, BadResumesAreClearErrors) {
