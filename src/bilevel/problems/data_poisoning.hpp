@@ -155,7 +155,7 @@ class DataPoisoning {
 
   // The rows of a batch with their noise added, and their labels (scratch memory, see core/scratch.hpp).
   struct Poisoned {
-    ScratchRows<S> x;
+    ScratchRows<S> x;  // contiguous: a view of it is softmax::Rows
     std::span<const std::int32_t> y;
   };
   Poisoned poisoned(ConstVectorRef<S> lambda, Batch batch) const {

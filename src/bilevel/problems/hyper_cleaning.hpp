@@ -95,7 +95,7 @@ class HyperCleaning {
       const auto i = static_cast<Index>(batch[k]);
       const auto row = static_cast<Index>(k);
       const S a = g.a[k];
-      z.noalias() = g.x.row(row) * U;
+      z.noalias() = Eigen::Map<const Eigen::Matrix<S, 1, Eigen::Dynamic>>(g.x.row(row), g.x.cols) * U;
       out(i) += inv_n * a * (S(1) - a) * z.row(0).dot(residual.row(row));
     }
   }
@@ -132,9 +132,9 @@ class HyperCleaning {
   }
 
  private:
-  // The rows, labels and weights sigma(lambda_i) of a batch (scratch memory, see core/scratch.hpp).
+  // The rows (in place), labels and weights sigma(lambda_i) of a batch (scratch memory, see core/scratch.hpp).
   struct Gathered {
-    ScratchRows<S> x;
+    softmax::Rows<S> x;
     std::span<const std::int32_t> y;
     std::span<const S> a;
   };
@@ -142,15 +142,12 @@ class HyperCleaning {
   softmax::ConstWeights<S> weights(ConstVectorRef<S> w) const { return softmax::weights(w, train_.x.cols(), classes_); }
 
   Gathered gather(ConstVectorRef<S> lambda, Batch batch) const {
-    struct Rows;
-    struct Labels;
     struct Weights;
-    auto x = scratch_rows<Rows, S>(static_cast<Index>(batch.size()), train_.x.cols());
-    const auto y = scratch_span<Labels, std::int32_t>(batch.size());
-    const auto a = scratch_span<Weights, S>(batch.size());
-    softmax::gather_into<S>(train_.x, train_.y, batch, "hyper-cleaning", x, y);  // checks the ids
-    for (std::size_t k = 0; k < batch.size(); ++k) a[k] = S(1) / (S(1) + std::exp(-lambda(static_cast<Index>(batch[k]))));
-    return {x, y, a};
+    return softmax::with_rows(train_, batch, "hyper-cleaning", [&](const softmax::Rows<S>& x, std::span<const std::int32_t> y) {
+      const auto a = scratch_span<Weights, S>(batch.size());
+      for (std::size_t k = 0; k < batch.size(); ++k) a[k] = S(1) / (S(1) + std::exp(-lambda(static_cast<Index>(batch[k]))));
+      return Gathered{x, y, a};
+    });
   }
 
   double c_;

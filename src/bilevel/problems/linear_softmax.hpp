@@ -10,6 +10,7 @@
 //   gradient in X (data poisoning):  dL/dX = (P - Y) W^T / n
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <span>
 #include <string>
@@ -21,6 +22,7 @@
 #include "bilevel/core/parallel.hpp"
 #include "bilevel/core/scratch.hpp"
 #include "bilevel/core/sampler.hpp"
+#include "bilevel/core/thin_products.hpp"
 #include "bilevel/data/dataset.hpp"
 
 #include "bilevel/core/types.hpp"
@@ -29,23 +31,36 @@ namespace bilevel::softmax {
 
 template <class S>
 using ConstRows = Eigen::Ref<const RowMatrix<S>>;
+// The examples an oracle reads: rows of a data matrix, all of them or a minibatch's, in place.
+template <class S>
+using Rows = thin::RowView<S>;
 template <class S>
 using ConstWeights = Eigen::Map<const Matrix<S>>;  // W, d x c, column-major view of w
 
 // Row-wise softmax of `z` in place; returns sum_i a_i [logsumexp(z_i) - z_{i, y_i}] (the summed loss,
-// weighted by a when given).
+// weighted by a when given). z is column-major, so every step runs down its columns, vectorised over
+// the examples (a row of z is strided).
 template <class S>
 S softmax_rows(Eigen::Ref<Matrix<S>> z, std::span<const std::int32_t> y, std::span<const S> a = {}) {
+  struct RowMax;
+  struct RowSum;
+  struct Targets;
+  const Index n = z.rows();
+  auto top = scratch_matrix<RowMax, S>(n, 1);
+  auto sum = scratch_matrix<RowSum, S>(n, 1);
+  auto target = scratch_matrix<Targets, S>(n, 1);
+  top = z.col(0);
+  for (Index k = 1; k < z.cols(); ++k) top = top.cwiseMax(z.col(k));
+  z.colwise() -= top.col(0);
+  for (Index i = 0; i < n; ++i) target(i) = z(i, y[static_cast<std::size_t>(i)]);  // z_{i, y_i} - max_i
+  z = z.array().exp();
+  sum = z.col(0);
+  for (Index k = 1; k < z.cols(); ++k) sum += z.col(k);
+  z.array().colwise() /= sum.col(0).array();
+  sum = sum.array().log() - target.array();  // the loss of each example
+  if (!a.empty()) sum.array() *= Eigen::Map<const Vector<S>>(a.data(), n).array();
   S total = 0;
-  for (Index i = 0; i < z.rows(); ++i) {
-    const S m = z.row(i).maxCoeff();
-    const S target = z(i, y[static_cast<std::size_t>(i)]);
-    z.row(i) = (z.row(i).array() - m).exp();
-    const S sum = z.row(i).sum();
-    z.row(i) /= sum;
-    const S loss = std::log(sum) + m - target;
-    total += a.empty() ? loss : a[static_cast<std::size_t>(i)] * loss;
-  }
+  for (Index i = 0; i < n; ++i) total += sum(i);
   return total;
 }
 
@@ -57,11 +72,22 @@ using ExampleWeights = std::span<const S>;
 template <class S>
 using MatrixOut = Eigen::Ref<Matrix<S>>;
 
+// Rows of a chunk are taken kBlockRows at a time: the block's logits and the product with its rows'
+// transpose read the block while it is still in cache (one pass over X from memory, not two).
+inline constexpr Index kBlockRows = 128;
+
+// Calls f(begin, rows) for consecutive blocks of at most kBlockRows of the rows [0, n).
+template <class F>
+void for_each_block(Index n, F&& f) {
+  for (Index b = 0; b < n; b += kBlockRows) f(b, std::min(kBlockRows, n - b));
+}
+
 // Mean (weighted) loss; when `grad` is given, grad = X^T diag(a) (P - Y) / n (d x c); `residual`
 // (n x c) receives P - Y (unweighted). Parallel over row chunks (core/parallel.hpp): the same result at
-// any thread count. Temporaries live in scratch memory (core/scratch.hpp): no allocation.
+// any thread count. Products by core/thin_products.hpp, temporaries in scratch memory
+// (core/scratch.hpp): no allocation.
 template <class S>
-S loss_and_grad(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w, MatrixOut<S>* grad,
+S loss_and_grad(const Rows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w, MatrixOut<S>* grad,
                 MatrixOut<S>* residual = nullptr, ExampleWeights<S> a = {}) {
   struct Losses;
   struct Grads;
@@ -69,20 +95,27 @@ S loss_and_grad(const ConstRows<S>& x, std::span<const std::int32_t> y, const Co
   const RowChunks chunks = row_chunks(x.rows());
   auto losses = scratch_matrix<Losses, S>(1, chunks.count);
   auto grads = scratch_matrix<Grads, S>(grad ? w.size() : 0, chunks.count);  // one column per chunk
-  for_each_chunk(chunks, [&](Index c, Index begin, Index rows) {
-    const auto xc = x.middleRows(begin, rows);
-    const auto yc = y.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows));
-    const ExampleWeights<S> ac = a.empty() ? a : a.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows));
-    auto p = scratch_matrix<Logits, S>(rows, w.cols());
-    p.noalias() = xc * w;
-    losses(c) = softmax_rows<S>(p, yc, ac);
-    if (!grad && !residual) return;
-    for (Index i = 0; i < p.rows(); ++i) p(i, yc[static_cast<std::size_t>(i)]) -= S(1);
-    if (residual) residual->middleRows(begin, rows) = p;  // unweighted
-    if (grad) {
-      if (!ac.empty()) p = Eigen::Map<const Vector<S>>(ac.data(), rows).asDiagonal() * p;
-      Eigen::Map<Matrix<S>>(grads.col(c).data(), w.rows(), w.cols()).noalias() = xc.transpose() * p;
-    }
+  for_each_chunk(chunks, [&](Index c, Index chunk_begin, Index chunk_rows) {
+    Eigen::Map<Matrix<S>> grad_c(grads.col(c).data(), grad ? w.rows() : 0, grad ? w.cols() : 0);
+    grad_c.setZero();
+    S loss = 0;
+    for_each_block(chunk_rows, [&](Index offset, Index rows) {
+      const Index begin = chunk_begin + offset;
+      const Rows<S> xb = x.middle(begin, rows);
+      const auto yb = y.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows));
+      const ExampleWeights<S> ab = a.empty() ? a : a.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows));
+      auto p = scratch_matrix<Logits, S>(rows, w.cols());
+      thin::times(xb, w, p);
+      loss += softmax_rows<S>(p, yb, ab);
+      if (!grad && !residual) return;
+      for (Index i = 0; i < rows; ++i) p(i, yb[static_cast<std::size_t>(i)]) -= S(1);
+      if (residual) residual->middleRows(begin, rows) = p;  // unweighted
+      if (grad) {
+        if (!ab.empty()) p.array().colwise() *= Eigen::Map<const Vector<S>>(ab.data(), rows).array();
+        thin::add_transpose_times(xb, p, grad_c);
+      }
+    });
+    losses(c) = loss;
   });
   const S n = static_cast<S>(x.rows());
   if (grad) grad->reshaped() = sum_columns_in_order(grads) / n;
@@ -101,25 +134,30 @@ void apply_softmax_jacobian(const Eigen::Ref<const Matrix<S>>& p, Eigen::Ref<Mat
 }
 
 // H U = X^T diag(a) (P o Z_U - P o rowsum(P o Z_U)) / n, the Hessian of the mean (weighted) loss in W
-// applied to U. Parallel over row chunks, as loss_and_grad.
+// applied to U. Parallel over row chunks, blocks of rows as loss_and_grad.
 template <class S>
-void hessian_vector(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w,
+void hessian_vector(const Rows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w,
                     const ConstWeights<S>& u, MatrixOut<S> out, ExampleWeights<S> a = {}) {
   struct Parts;
   struct Probabilities;
   struct Curvature;
   const RowChunks chunks = row_chunks(x.rows());
   auto parts = scratch_matrix<Parts, S>(w.size(), chunks.count);  // one column per chunk
-  for_each_chunk(chunks, [&](Index c, Index begin, Index rows) {
-    const auto xc = x.middleRows(begin, rows);
-    auto p = scratch_matrix<Probabilities, S>(rows, w.cols());
-    p.noalias() = xc * w;
-    softmax_rows<S>(p, y.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows)));
-    auto zu = scratch_matrix<Curvature, S>(rows, w.cols());
-    zu.noalias() = xc * u;
-    apply_softmax_jacobian<S>(p, zu);
-    if (!a.empty()) zu = Eigen::Map<const Vector<S>>(a.data() + begin, rows).asDiagonal() * zu;
-    Eigen::Map<Matrix<S>>(parts.col(c).data(), w.rows(), w.cols()).noalias() = xc.transpose() * zu;
+  for_each_chunk(chunks, [&](Index c, Index chunk_begin, Index chunk_rows) {
+    Eigen::Map<Matrix<S>> part(parts.col(c).data(), w.rows(), w.cols());
+    part.setZero();
+    for_each_block(chunk_rows, [&](Index offset, Index rows) {
+      const Index begin = chunk_begin + offset;
+      const Rows<S> xb = x.middle(begin, rows);
+      auto p = scratch_matrix<Probabilities, S>(rows, w.cols());
+      thin::times(xb, w, p);
+      softmax_rows<S>(p, y.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows)));
+      auto zu = scratch_matrix<Curvature, S>(rows, w.cols());
+      thin::times(xb, u, zu);
+      apply_softmax_jacobian<S>(p, zu);
+      if (!a.empty()) zu.array().colwise() *= Eigen::Map<const Vector<S>>(a.data() + begin, rows).array();
+      thin::add_transpose_times(xb, zu, part);
+    });
   });
   out.reshaped() = sum_columns_in_order(parts) / static_cast<S>(x.rows());
 }
@@ -161,7 +199,8 @@ LossAccuracy loss_accuracy(Matrix<S>& z, std::span<const std::int32_t> y) {
 // The same for the linear model W on examples x.
 template <class S>
 LossAccuracy evaluate(const ConstRows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w) {
-  Matrix<S> z = x * w;
+  Matrix<S> z(x.rows(), w.cols());
+  thin::times<S>(x, w, z);
   return loss_accuracy<S>(z, y);
 }
 
@@ -210,16 +249,20 @@ void gather_into(const RowMatrix<S>& x, const std::vector<std::int32_t>& y, Batc
   }
 }
 
-// Calls f(rows, labels) with the examples of `batch`: the stored matrix itself for the full batch in
-// order (as the samplers give it: no copy), a gathered copy in scratch memory otherwise.
+// Calls f(rows, labels) with the examples of `batch`: a view of the stored rows, all of them for the
+// full batch in order (as the samplers give it), the batch's ids otherwise (read in place: no copy);
+// the labels of a minibatch are gathered into scratch memory. Every id is checked.
 template <class S, class F>
 decltype(auto) with_rows(const Split<S>& data, Batch batch, std::string_view problem, F&& f) {
-  if (is_full_range(batch, data.x.rows())) return f(data.x, std::span<const std::int32_t>(data.y));
-  struct Rows;
+  if (is_full_range(batch, data.x.rows())) return f(Rows<S>(data.x), std::span<const std::int32_t>(data.y));
   struct Labels;
-  auto rows = scratch_rows<Rows, S>(static_cast<Index>(batch.size()), data.x.cols());
   const auto labels = scratch_span<Labels, std::int32_t>(batch.size());
-  gather_into<S>(data.x, data.y, batch, problem, rows, labels);
+  for (std::size_t k = 0; k < batch.size(); ++k) {
+    if (batch[k] >= static_cast<SampleId>(data.x.rows()))
+      throw InvalidOptions(fmt::format("{}: sample id {} outside the {} examples", problem, batch[k], data.x.rows()));
+    labels[k] = data.y[batch[k]];
+  }
+  const Rows<S> rows(data.x.data(), data.x.outerStride(), data.x.cols(), static_cast<Index>(batch.size()), batch.data());
   return f(rows, std::span<const std::int32_t>(labels));
 }
 

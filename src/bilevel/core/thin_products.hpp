@@ -1,0 +1,221 @@
+#pragma once
+// Products of a tall matrix of examples with thin matrices, the hot path of every linear softmax model:
+//
+//   Z  = X M       X: n x d examples by rows (row-major), M: d x c (column-major), Z: n x c (column-major)
+//   G += X^T P     P: n x c (column-major), G: d x c (column-major)
+//
+// with c small (the classes of a linear model: 10 for the image datasets). Why not Eigen's GEMM here:
+// for these shapes it first copies all of X into its packed panel format, once per product, and that
+// copy costs as much as the product itself; its packing buffers also come from the heap once a block
+// passes EIGEN_STACK_ALLOCATION_LIMIT, at sizes that depend on the cache sizes the CPU reports, so the
+// hot loop allocated on some machines and not on others. These kernels read X in place, keep the
+// running sums in registers and allocate nothing (bench/oracles_bench.cpp times them against Eigen:
+// docs/performance.md).
+//
+// They are written with the GCC/Clang vector extension of 64-byte vectors (16 floats or 8 doubles):
+// one AVX-512 register, two AVX ones or four SSE/NEON ones, whatever the target. The summation order
+// depends only on the shapes, never on the thread count (core/parallel.hpp).
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "bilevel/core/types.hpp"  // SampleId
+
+namespace bilevel::thin {
+
+template <class S>
+struct Lanes {
+  static constexpr int kBytes = 64;
+  static constexpr int kCount = kBytes / static_cast<int>(sizeof(S));
+  typedef S Vec __attribute__((vector_size(kBytes)));
+  typedef S Half __attribute__((vector_size(kBytes / 2)));
+  typedef S Quarter __attribute__((vector_size(kBytes / 4)));
+};
+template <class S>
+using Vec = typename Lanes<S>::Vec;
+
+// Unaligned load and store (memcpy compiles to one vector move).
+template <class S>
+inline Vec<S> load(const S* p) {
+  Vec<S> v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <class S>
+inline void store(S* p, const Vec<S>& v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// Sum of the lanes by halving (a fixed tree, so a fixed rounding).
+template <class S>
+inline S sum_lanes(const Vec<S>& v) {
+  using L = Lanes<S>;
+  typename L::Half a, b;
+  std::memcpy(&a, &v, sizeof a);
+  std::memcpy(&b, reinterpret_cast<const char*>(&v) + sizeof a, sizeof b);
+  a += b;
+  typename L::Quarter c, d;
+  std::memcpy(&c, &a, sizeof c);
+  std::memcpy(&d, reinterpret_cast<const char*>(&a) + sizeof c, sizeof d);
+  c += d;
+  constexpr int kLeft = L::kCount / 4;  // 4 floats or 2 doubles
+  S s[kLeft];
+  std::memcpy(s, &c, sizeof s);
+  S total = s[0];
+  for (int i = 1; i < kLeft; ++i) total += s[i];
+  return total;
+}
+
+// Rows of a data matrix, examples by rows: rows 0..count-1 of `data` (ids == nullptr), or the rows
+// ids[0..count-1] of it, so that a minibatch is read where it lies instead of being copied first
+// (a copy of 256 Fashion-MNIST rows is 800 kB of traffic, as much as the product that reads them).
+template <class S>
+struct RowView {
+  const S* data = nullptr;
+  Index stride = 0;  // between consecutive rows of data
+  Index cols = 0;
+  Index count = 0;
+  const SampleId* ids = nullptr;
+
+  // All rows of a row-major Eigen matrix, block, Map or Ref (implicit: it is a view of it).
+  template <class E>
+    requires(bool(E::IsRowMajor) && requires(const E& e) { e.data(); e.outerStride(); })
+  RowView(const E& x) : data(x.data()), stride(x.outerStride()), cols(x.cols()), count(x.rows()) {}
+  RowView(const S* data_, Index stride_, Index cols_, Index count_, const SampleId* ids_)
+      : data(data_), stride(stride_), cols(cols_), count(count_), ids(ids_) {}
+
+  Index rows() const { return count; }
+  const S* row(Index i) const { return data + (ids ? static_cast<Index>(ids[i]) : i) * stride; }
+  // Rows begin..begin+n-1 of the view.
+  RowView middle(Index begin, Index n) const {
+    return ids ? RowView(data, stride, cols, n, ids + begin) : RowView(data + begin * stride, stride, cols, n, nullptr);
+  }
+};
+
+namespace detail {
+
+// Z(r, k) for R rows of X and C columns of M: R x C dot products of length d, each accumulated lane by
+// lane in a register, then summed across lanes; the last d mod L entries are added one by one.
+template <class S, int R, int C>
+inline void rows_times_columns(const S* const* x, Index d, const S* m, Index ldm, S* z, Index ldz) {
+  constexpr int L = Lanes<S>::kCount;
+  Vec<S> acc[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int k = 0; k < C; ++k) acc[r][k] = Vec<S>{};
+  Index j = 0;
+  for (; j + L <= d; j += L) {
+    Vec<S> xr[R];
+    for (int r = 0; r < R; ++r) xr[r] = load(x[r] + j);
+    for (int k = 0; k < C; ++k) {
+      const Vec<S> mk = load(m + k * ldm + j);
+      for (int r = 0; r < R; ++r) acc[r][k] += xr[r] * mk;
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int k = 0; k < C; ++k) {
+      S s = sum_lanes<S>(acc[r][k]);
+      for (Index t = j; t < d; ++t) s += x[r][t] * m[k * ldm + t];
+      z[k * ldz + r] = s;
+    }
+}
+
+// G(j.., k) += sum_i X(i, j..) P(i, k) for J vectors of columns of X starting at column j (J L columns)
+// and C columns of P, over the rows of x: J x C running sums in registers, one pass down the rows.
+template <class S, int J, int C>
+inline void add_columns_times(const RowView<S>& x, Index j, const S* p, Index ldp, S* g, Index ldg) {
+  constexpr int L = Lanes<S>::kCount;
+  Vec<S> acc[J][C];
+  for (int a = 0; a < J; ++a)
+    for (int k = 0; k < C; ++k) acc[a][k] = load(g + k * ldg + a * L);
+  for (Index i = 0; i < x.rows(); ++i) {
+    const S* xi = x.row(i) + j;
+    Vec<S> xa[J];
+    for (int a = 0; a < J; ++a) xa[a] = load(xi + a * L);
+    for (int k = 0; k < C; ++k) {
+      const S pk = p[k * ldp + i];
+      for (int a = 0; a < J; ++a) acc[a][k] += xa[a] * pk;
+    }
+  }
+  for (int a = 0; a < J; ++a)
+    for (int k = 0; k < C; ++k) store(g + k * ldg + a * L, acc[a][k]);
+}
+
+// The widest block of columns of M (or P) the register file holds with two rows (or 2 L columns of X).
+inline constexpr int kColumnBlock = 10;
+
+// Calls f.template operator()<C>() with C = c for 1 <= c <= kColumnBlock (the kernels' column count is
+// a compile-time constant, so their sums stay in registers).
+template <class F>
+inline void with_column_count(Index c, F&& f) {
+  switch (c) {
+    case 1: return f.template operator()<1>();
+    case 2: return f.template operator()<2>();
+    case 3: return f.template operator()<3>();
+    case 4: return f.template operator()<4>();
+    case 5: return f.template operator()<5>();
+    case 6: return f.template operator()<6>();
+    case 7: return f.template operator()<7>();
+    case 8: return f.template operator()<8>();
+    case 9: return f.template operator()<9>();
+    default: return f.template operator()<10>();
+  }
+}
+
+}  // namespace detail
+
+// Z = X M: M is x.cols x c with column stride ldm, Z is x.rows x c with column stride ldz.
+template <class S>
+void times(const RowView<S>& x, const S* m, Index ldm, Index c, S* z, Index ldz) {
+  const Index rows = x.rows(), d = x.cols;
+  for (Index k0 = 0; k0 < c; k0 += detail::kColumnBlock) {
+    const Index ck = std::min<Index>(detail::kColumnBlock, c - k0);
+    detail::with_column_count(ck, [&]<int C>() {
+      Index i = 0;
+      for (; i + 2 <= rows; i += 2) {
+        const S* pair[2] = {x.row(i), x.row(i + 1)};
+        detail::rows_times_columns<S, 2, C>(pair, d, m + k0 * ldm, ldm, z + k0 * ldz + i, ldz);
+      }
+      if (i < rows) {
+        const S* last[1] = {x.row(i)};
+        detail::rows_times_columns<S, 1, C>(last, d, m + k0 * ldm, ldm, z + k0 * ldz + i, ldz);
+      }
+    });
+  }
+}
+
+// G += X^T P: P is x.rows x c with column stride ldp, G is x.cols x c with column stride ldg.
+template <class S>
+void add_transpose_times(const RowView<S>& x, const S* p, Index ldp, Index c, S* g, Index ldg) {
+  constexpr int L = Lanes<S>::kCount;
+  const Index d = x.cols;
+  for (Index k0 = 0; k0 < c; k0 += detail::kColumnBlock) {
+    const Index ck = std::min<Index>(detail::kColumnBlock, c - k0);
+    const S* pk = p + k0 * ldp;
+    S* gk = g + k0 * ldg;
+    detail::with_column_count(ck, [&]<int C>() {
+      Index j = 0;
+      for (; j + 2 * L <= d; j += 2 * L) detail::add_columns_times<S, 2, C>(x, j, pk, ldp, gk + j, ldg);
+      for (; j + L <= d; j += L) detail::add_columns_times<S, 1, C>(x, j, pk, ldp, gk + j, ldg);
+      for (; j < d; ++j)  // the last d mod L columns of X, one by one
+        for (int k = 0; k < C; ++k) {
+          S s = gk[k * ldg + j];
+          for (Index i = 0; i < x.rows(); ++i) s += x.row(i)[j] * pk[k * ldp + i];
+          gk[k * ldg + j] = s;
+        }
+    });
+  }
+}
+
+// The same with M, Z, P and G as column-major Eigen objects.
+template <class S, class M, class Z>
+void times(const RowView<S>& x, const M& m, Z&& z) {
+  static_assert(!M::IsRowMajor && !std::remove_reference_t<Z>::IsRowMajor);
+  times(x, m.data(), m.outerStride(), m.cols(), z.data(), z.outerStride());
+}
+template <class S, class P, class G>
+void add_transpose_times(const RowView<S>& x, const P& p, G&& g) {
+  static_assert(!P::IsRowMajor && !std::remove_reference_t<G>::IsRowMajor);
+  add_transpose_times(x, p.data(), p.outerStride(), p.cols(), g.data(), g.outerStride());
+}
+
+}  // namespace bilevel::thin
