@@ -39,6 +39,44 @@ TEST(Equilibrium, OraclesOfAMinibatchPassFiniteDifferences) {
   expect_block_oracles_pass_finite_differences(p, {3, 17, 42, 99, 17}, point(p));
 }
 
+// The input injection B X^T + c is kept between calls at one (B, c, batch): whatever was asked before,
+// every oracle must equal that of a fresh instance (which computes it anew), bit for bit, whether only
+// B, only c, only A or only the batch changed.
+TEST(Equilibrium, TheKeptInputInjectionGivesWhatAFreshInstanceComputes) {
+  const auto p = problem();
+  const Index h = p.block_dim(), k = p.num_classes();
+  const Index features = (p.dim_lambda() - h * h - h - k * h - k) / h;  // lambda = (A, B, c, C, d)
+  const Vector<double> lambda = point(p);
+  auto changed = [&](Index offset, Index size) {
+    Vector<double> l = lambda;
+    l.segment(offset, size) += random_vector(size, 0.01, 5 + static_cast<std::uint64_t>(offset));
+    return l;
+  };
+  const Vector<double> new_a = changed(0, h * h), new_b = changed(h * h, h * features),
+                       new_c = changed(h * h + h * features, h);
+  const std::vector<SampleId> batch{3, 17, 42}, other{3, 17, 43};
+  const Vector<double> w = random_vector(h * 3, 0.5, 6), u = random_vector(h * 3, 1.0, 7);
+  struct Out {
+    Vector<double> map, vjp_w, vjp_lambda;
+    bool operator==(const Out&) const = default;
+  };
+  auto oracles = [&](const Equilibrium<double>& q, const Vector<double>& l, Batch b) {
+    Out o{Vector<double>(h * 3), Vector<double>(h * 3), Vector<double>(q.dim_lambda())};
+    q.map(w, l, b, o.map);
+    q.map_vjp_w(w, l, u, b, o.vjp_w);
+    q.map_vjp_lambda(w, l, u, b, o.vjp_lambda);
+    return o;
+  };
+  const Out first = oracles(p, lambda, batch);
+  for (const auto& [l, b] : {std::pair{&new_a, &batch}, std::pair{&new_b, &batch}, std::pair{&new_c, &batch},
+                             std::pair{&lambda, &other}, std::pair{&lambda, &batch}}) {
+    const auto fresh = problem();
+    EXPECT_EQ(oracles(p, *l, *b), oracles(fresh, *l, *b));
+  }
+  EXPECT_EQ(oracles(p, lambda, batch), first);
+  EXPECT_FALSE(oracles(p, new_c, batch) == first);  // the changes matter
+}
+
 TEST(Equilibrium, TheMapContractsWithTheRadiusOfAAsBound) {
   const auto p = problem();
   BlockBatchView<Equilibrium<double>> view(p);

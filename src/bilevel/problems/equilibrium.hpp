@@ -19,7 +19,9 @@
 //   grad_Z E = C^T R,  dC = R Z^T,  dd = R 1,  dA = dB = dc = 0
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
@@ -93,13 +95,12 @@ class Equilibrium {
   void map(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, VectorRef<S> out) const {
     struct Pre;
     const auto z = states(w, blocks.size());
+    const auto injection = injection_of(lambda, blocks);
     Eigen::Map<Matrix<S>> phi(out.data(), o_.hidden, z.cols());
     for_each_chunk(row_chunks(z.cols()), [&](Index, Index begin, Index m) {
-      with_inputs(blocks, begin, m, [&](const auto& x) {
-        auto pre = scratch_matrix<Pre, S>(o_.hidden, m);
-        drive(z.middleCols(begin, m), lambda, x, pre);
-        phi.middleCols(begin, m) = pre.array().tanh();
-      });
+      auto pre = scratch_matrix<Pre, S>(o_.hidden, m);
+      drive(z.middleCols(begin, m), lambda, injection.middleCols(begin, m), pre);
+      phi.middleCols(begin, m) = pre.array().tanh();
     });
   }
 
@@ -108,14 +109,13 @@ class Equilibrium {
     struct Pre;
     const auto z = states(w, blocks.size());
     const auto uz = states(u, blocks.size());
+    const auto injection = injection_of(lambda, blocks);
     Eigen::Map<Matrix<S>> result(out.data(), o_.hidden, z.cols());
     for_each_chunk(row_chunks(z.cols()), [&](Index, Index begin, Index m) {
-      with_inputs(blocks, begin, m, [&](const auto& x) {
-        auto g = scratch_matrix<Pre, S>(o_.hidden, m);
-        drive(z.middleCols(begin, m), lambda, x, g);
-        mask(g, uz.middleCols(begin, m));
-        result.middleCols(begin, m).noalias() = a(lambda).transpose() * g;
-      });
+      auto g = scratch_matrix<Pre, S>(o_.hidden, m);
+      drive(z.middleCols(begin, m), lambda, injection.middleCols(begin, m), g);
+      mask(g, uz.middleCols(begin, m));
+      result.middleCols(begin, m).noalias() = a(lambda).transpose() * g;
     });
   }
 
@@ -126,14 +126,15 @@ class Equilibrium {
     const auto z = states(w, blocks.size());
     const auto uz = states(u, blocks.size());
     const Index h = o_.hidden;
+    const auto injection = injection_of(lambda, blocks);
     const RowChunks chunks = row_chunks(z.cols());
     auto parts = scratch_matrix<Parts, S>(offset_c_out(), chunks.count);  // dA, dB, dc per chunk; dC = dd = 0
     for_each_chunk(chunks, [&](Index c, Index begin, Index m) {
       auto part = parts.col(c);
-      with_inputs(blocks, begin, m, [&](const auto& x) {  // one gather serves P and dB
+      with_inputs(blocks, begin, m, [&](const auto& x) {  // the inputs for dB
         const auto zc = z.middleCols(begin, m);
         auto g = scratch_matrix<Pre, S>(h, m);
-        drive(zc, lambda, x, g);
+        drive(zc, lambda, injection.middleCols(begin, m), g);
         mask(g, uz.middleCols(begin, m));
         Eigen::Map<Matrix<S>>(part.data() + offset_a(), h, h).noalias() = g * zc.transpose();
         Eigen::Map<Matrix<S>>(part.data() + offset_b(), h, p_).noalias() = g * x;
@@ -232,12 +233,42 @@ class Equilibrium {
     f(rows);
   }
 
-  // pre = A Z + B X^T + c 1^T, examples of x by rows.
-  void drive(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda, const softmax::ConstRows<S>& x,
+  // pre = A Z + (B X^T + c 1^T), the injection of the same examples given.
+  void drive(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda, const Eigen::Ref<const Matrix<S>>& injection,
              ScratchMatrix<S>& pre) const {
-    pre.noalias() = b(lambda) * x.transpose();
+    pre = injection;
     pre.noalias() += a(lambda) * z;
-    pre.colwise() += c(lambda);
+  }
+
+  // The input injection B X^T + c 1^T of the batch's examples (h x m) depends on B, c and the batch,
+  // not on the states: the LL's t steps, the LS's k products and the cross term at one lambda share it,
+  // as an implicit model computes B x + c once per forward pass. It is kept for the last (B, c, batch)
+  // asked for, compared bit for bit, and recomputed (in parallel over chunks, always the same way, so a
+  // kept injection equals a recomputed one) when either changed. Its memory (h m values) only grows.
+  Eigen::Map<const Matrix<S>> injection_of(ConstVectorRef<S> lambda, Batch blocks) const {
+    const Index h = o_.hidden, m = static_cast<Index>(blocks.size());
+    const auto bc = lambda.segment(offset_b(), offset_c_out() - offset_b());  // B then c, contiguous
+    Injection& k = injection_;
+    const bool same = k.valid && k.bc.size() == bc.size() && k.blocks.size() == blocks.size() &&
+                      std::memcmp(k.bc.data(), bc.data(), sizeof(S) * static_cast<std::size_t>(bc.size())) == 0 &&
+                      std::equal(blocks.begin(), blocks.end(), k.blocks.begin());
+    if (same) return {k.values.data(), h, m};
+    k.valid = false;  // while it is being recomputed (an exception below leaves it so)
+    if (k.values.size() < static_cast<std::size_t>(h * m)) {
+      k.values.clear();
+      k.values.resize(static_cast<std::size_t>(h * m));
+    }
+    Eigen::Map<Matrix<S>> values(k.values.data(), h, m);
+    for_each_chunk(row_chunks(m), [&](Index, Index begin, Index mc) {
+      with_inputs(blocks, begin, mc, [&](const auto& x) {
+        values.middleCols(begin, mc).noalias() = b(lambda) * x.transpose();
+        values.middleCols(begin, mc).colwise() += c(lambda);
+      });
+    });
+    k.blocks.assign(blocks.begin(), blocks.end());
+    k.bc = bc;  // no allocation at the same size
+    k.valid = true;
+    return {k.values.data(), h, m};
   }
   // pre <- D o U with D = 1 - tanh(pre)^2.
   static void mask(ScratchMatrix<S>& pre, const Eigen::Ref<const Matrix<S>>& u) {
@@ -275,10 +306,18 @@ class Equilibrium {
     return softmax::loss_accuracy<S>(logits, y);
   }
 
+  struct Injection {
+    bool valid = false;
+    Vector<S> bc;                  // the B and c it was computed for
+    std::vector<SampleId> blocks;  // and the batch
+    std::vector<S, Eigen::aligned_allocator<S>> values;  // h x m, column j for blocks[j]
+  };
+
   EquilibriumOptions o_;
   softmax::Split<S> train_, validation_, test_;
   Index p_, k_;
   std::shared_ptr<const ConstraintSet<S>> constraint_;
+  mutable Injection injection_;  // makes one instance unsafe for concurrent oracle calls (as meta-learning's cache)
 };
 
 }  // namespace bilevel
