@@ -64,6 +64,34 @@ TEST(RunCommand, WritesResolvedConfigMetricsAndSummary) {
   fs::remove_all(dir);
 }
 
+// --trace-samples: one JSON line per minibatch drawn, whose ids add up to the run's counts; refused
+// with --resume (a resumed run draws again from its last checkpoint); an unwritable path is named.
+TEST(RunCommand, TraceSamplesRecordsEveryMinibatchOfTheRun) {
+  const fs::path dir = fresh_dir("trace"), trace = fresh_dir("trace-file");
+  std::string out;
+  ASSERT_EQ(run("run " + kExample + kSmall + " --out " + dir.string() + " --trace-samples " + trace.string(), &out), 0)
+      << out;
+  std::ifstream in(trace);
+  std::int64_t ll = 0, ul = 0, lines = 0;
+  for (std::string line; std::getline(in, line); ++lines) {
+    const auto j = nlohmann::json::parse(line);
+    const std::string sampler = j["sampler"];
+    const std::int64_t n = j.contains("all") ? j["all"].get<std::int64_t>() : static_cast<std::int64_t>(j["ids"].size());
+    (sampler == "outer" || sampler == "ls_outer" ? ul : ll) += n;
+  }
+  const auto summary = nlohmann::json::parse(read(dir / "summary.json"));
+  EXPECT_GT(lines, 40);
+  EXPECT_EQ(ll, summary["counts"]["samples_ll"].get<std::int64_t>());
+  EXPECT_EQ(ul, summary["counts"]["samples_ul"].get<std::int64_t>());
+
+  EXPECT_EQ(run("run --resume " + dir.string() + " --trace-samples " + trace.string(), &out), 1);
+  EXPECT_NE(out.find("excludes"), std::string::npos) << out;
+  EXPECT_EQ(run("hypergrad " + kExample + " --trace-samples /nonexistent-dir/trace.jsonl", &out), 2);
+  EXPECT_NE(out.find("/nonexistent-dir/trace.jsonl"), std::string::npos) << out;
+  fs::remove_all(dir);
+  fs::remove(trace);
+}
+
 TEST(RunCommand, ResolvedConfigReproducesTheRunBitForBit) {
   const fs::path a = fresh_dir("a"), b = fresh_dir("b");
   ASSERT_EQ(run("run " + kExample + kSmall + " --out " + a.string()), 0);

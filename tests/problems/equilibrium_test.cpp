@@ -164,6 +164,35 @@ TEST(Equilibrium, WarmStartKeepsOneStatePerExampleAndOnlyTheDrawnOnesMove) {
   EXPECT_EQ(counts.samples(), 201 * 10);
 }
 
+// A separable problem's samples are its blocks: the trace gets each hypergradient's minibatch of
+// examples as "blocks", and their count is samples_ul.
+TEST(Equilibrium, TheSampleTraceGetsEachMinibatchOfExamples) {
+  const auto p = problem();
+  EstimatorOptions o;
+  o.ll.iterations = o.ls.iterations = 2;
+  o.outer_batch_size = 7;
+  SeparableHypergradientEstimator<Equilibrium<double>> estimator(p, o);
+  struct Blocks final : SampleTrace {
+    std::vector<std::vector<SampleId>> drawn_blocks;
+    void drawn(const char* sampler, Batch ids, bool) override {
+      EXPECT_STREQ(sampler, "blocks");
+      drawn_blocks.emplace_back(ids.begin(), ids.end());
+    }
+  } trace;
+  estimator.trace_samples(&trace);
+  EstimatorState<double> state;
+  EstimatorStreams streams(2);
+  OracleCounts counts;
+  for (int s = 0; s < 3; ++s) estimator.compute(point(p), state, streams, counts);
+  ASSERT_EQ(trace.drawn_blocks.size(), 3u);
+  for (const auto& b : trace.drawn_blocks) {
+    EXPECT_EQ(b.size(), 7u);
+    for (SampleId id : b) EXPECT_LT(id, static_cast<SampleId>(p.num_blocks()));
+  }
+  EXPECT_EQ(counts.samples_ul, 21);
+  EXPECT_NE(trace.drawn_blocks[0], trace.drawn_blocks[1]);
+}
+
 TEST(Equilibrium, AShortRunLowersTheTrainingLossOfTheFixture) {
   const auto p = problem(16);
   EstimatorOptions o;

@@ -31,10 +31,10 @@ std::string default_out_dir(const std::string& config_path) {
 }  // namespace
 
 int run_command(const std::string& config_path, const std::vector<std::string>& overrides, std::string out_dir,
-                std::ostream& out) {
+                std::ostream& out, const std::string& trace_path) {
   Config c = Config::load(config_path, overrides);
   if (out_dir.empty()) out_dir = default_out_dir(config_path);
-  return execute_command(c, CommandRequest{CommandRequest::Kind::kRun, out_dir, &out, false});
+  return execute_command(c, CommandRequest{CommandRequest::Kind::kRun, out_dir, &out, false, trace_path});
 }
 
 int resume_command(const std::string& dir, std::ostream& out) {
@@ -45,9 +45,10 @@ int resume_command(const std::string& dir, std::ostream& out) {
   return execute_command(c, CommandRequest{CommandRequest::Kind::kRun, dir, &out, true});
 }
 
-int hypergrad_command(const std::string& config_path, const std::vector<std::string>& overrides, std::ostream& out) {
+int hypergrad_command(const std::string& config_path, const std::vector<std::string>& overrides, std::ostream& out,
+                      const std::string& trace_path) {
   Config c = Config::load(config_path, overrides);
-  return execute_command(c, CommandRequest{CommandRequest::Kind::kHypergrad, "", &out, false});
+  return execute_command(c, CommandRequest{CommandRequest::Kind::kHypergrad, "", &out, false, trace_path});
 }
 
 int list_command(std::ostream& out, bool markdown) {

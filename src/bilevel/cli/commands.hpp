@@ -10,14 +10,17 @@ namespace bilevel {
 // The local date and time as 20261123-154500: the default output folders are named with it.
 std::string local_timestamp();
 
-// bilevel hypergrad CONFIG [key=value ...]: one JSON object on `out` (see docs/cli.md).
-int hypergrad_command(const std::string& config_path, const std::vector<std::string>& overrides, std::ostream& out);
+// bilevel hypergrad CONFIG [key=value ...] [--trace-samples FILE]: one JSON object on `out` (see
+// docs/cli.md); with a trace path, every minibatch drawn goes to that file (cli/sample_trace_file.hpp).
+int hypergrad_command(const std::string& config_path, const std::vector<std::string>& overrides, std::ostream& out,
+                      const std::string& trace_path = "");
 
-// bilevel run CONFIG [key=value ...] [--out DIR]: runs the outer loop and writes DIR/config.toml (the
-// resolved config), DIR/metrics.jsonl (one JSON object per checkpoint) and DIR/summary.json; prints a
-// short human summary on `out`. An empty out_dir picks runs/<config name>-<date>-<time>.
+// bilevel run CONFIG [key=value ...] [--out DIR] [--trace-samples FILE]: runs the outer loop and writes
+// DIR/config.toml (the resolved config), DIR/metrics.jsonl (one JSON object per checkpoint) and
+// DIR/summary.json; prints a short human summary on `out`. An empty out_dir picks
+// runs/<config name>-<date>-<time>.
 int run_command(const std::string& config_path, const std::vector<std::string>& overrides, std::string out_dir,
-                std::ostream& out);
+                std::ostream& out, const std::string& trace_path = "");
 
 // bilevel run --resume DIR: continues the run in DIR from its state.bin (written at every checkpoint
 // and when a run is interrupted) with DIR/config.toml; the result equals that of the uninterrupted run.

@@ -8,8 +8,9 @@ namespace bilevel {
 
 template <class P>
 int execute_on_problem(const P& problem, Config& c, const CommandRequest& request) {
-  if (request.kind == CommandRequest::Kind::kHypergrad) return hypergrad_on_problem(problem, c, *request.out);
-  return run_on_problem(problem, c, request.out_dir, *request.out, request.resume);
+  if (request.kind == CommandRequest::Kind::kHypergrad)
+    return hypergrad_on_problem(problem, c, *request.out, request.trace_path);
+  return run_on_problem(problem, c, request.out_dir, *request.out, request.resume, request.trace_path);
 }
 
 }  // namespace bilevel

@@ -14,12 +14,13 @@
 #include "bilevel/cli/json_output.hpp"
 #include "bilevel/cli/options_config.hpp"
 #include "bilevel/cli/problem_config.hpp"
+#include "bilevel/cli/sample_trace_file.hpp"
 #include "bilevel/methods/engine.hpp"
 
 namespace bilevel {
 
 template <class P>
-int hypergrad_on_problem(const P& problem, Config& c, std::ostream& out) {
+int hypergrad_on_problem(const P& problem, Config& c, std::ostream& out, const std::string& trace_path = "") {
   using S = typename P::Scalar;
   const auto seed = static_cast<std::uint64_t>(c.get_int("seed", 0));
   const auto repeats = c.get_int("repeats", 1);
@@ -36,6 +37,8 @@ int hypergrad_on_problem(const P& problem, Config& c, std::ostream& out) {
   } catch (const InvalidOptions& e) {
     throw ConfigError(fmt::format("{}: estimator.{}", c.source(), e.what()));
   }
+  auto trace = open_sample_trace(trace_path);
+  if (trace) estimator->trace_samples(&*trace);
 
   // Independent repeats (seeds seed, seed + 1, ...) each from a cold state, to measure the spread.
   OracleCounts counts;

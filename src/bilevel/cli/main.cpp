@@ -30,6 +30,13 @@ int main(int argc, char** argv) {
   auto* run_resume = run->add_option("--resume", resume_dir,
                                      "Continue the interrupted run in this directory (its config.toml and state.bin)");
   run_resume->excludes(run_config)->excludes(run_out);
+  // A resumed run draws again from its last checkpoint, so a trace of it would not be the run's.
+  std::string trace_path;
+  for (CLI::App* c : {hypergrad, run}) {
+    auto* trace = c->add_option("--trace-samples", trace_path,
+                                "Write every minibatch drawn to this file, one JSON line each (docs/config.md)");
+    if (c == run) trace->excludes(run_resume);
+  }
   run->callback([&] {
     if (resume_dir.empty() && config.empty()) throw CLI::RequiredError("config (or --resume DIR)");
   });
@@ -76,9 +83,9 @@ int main(int argc, char** argv) {
   }
   bilevel::set_thread_count(threads);
   try {
-    if (*hypergrad) return bilevel::hypergrad_command(config, overrides, std::cout);
+    if (*hypergrad) return bilevel::hypergrad_command(config, overrides, std::cout, trace_path);
     if (*run && !resume_dir.empty()) return bilevel::resume_command(resume_dir, std::cout);
-    if (*run) return bilevel::run_command(config, overrides, out_dir, std::cout);
+    if (*run) return bilevel::run_command(config, overrides, out_dir, std::cout, trace_path);
     if (*list) return bilevel::list_command(std::cout, markdown);
     if (*search) return bilevel::search_command(search_request, std::cout);
     if (*reproduce) {

@@ -20,6 +20,7 @@ struct CommandRequest {
   std::string out_dir;          // run only: where config.toml, metrics.jsonl and summary.json go
   std::ostream* out = nullptr;  // human summary (run) or the JSON result (hypergrad)
   bool resume = false;          // run only: continue the run in out_dir from its state.bin
+  std::string trace_path;       // where to write every minibatch drawn (--trace-samples); empty: nowhere
 };
 
 using ProblemCommand = int (*)(Config&, Precision, const CommandRequest&);

@@ -17,6 +17,7 @@
 #include "bilevel/cli/options_config.hpp"
 #include "bilevel/cli/problem_config.hpp"
 #include "bilevel/cli/progress.hpp"
+#include "bilevel/cli/sample_trace_file.hpp"
 #include "bilevel/core/archive.hpp"
 #include "bilevel/methods/outer_loop.hpp"
 
@@ -59,7 +60,8 @@ nlohmann::ordered_json point_metrics(const Checkpoint<S>& c) {
 }  // namespace run_detail
 
 template <class P>
-int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std::ostream& out, bool resume = false) {
+int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std::ostream& out, bool resume = false,
+                   const std::string& trace_path = "") {
   namespace fs = std::filesystem;
   using S = typename P::Scalar;
   const auto seed = static_cast<std::uint64_t>(c.get_int("seed", 0));
@@ -103,6 +105,8 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
     fs::remove(state_path, ec);  // a state from an earlier run in this folder is not this run's
   }
 
+  auto trace = open_sample_trace(trace_path);
+  if (trace) loop->trace_samples(&*trace);
   run_detail::MetricsWriter<S> metrics(dir / "metrics.jsonl", resume);
   loop->on_state([&](const std::string& bytes, std::int64_t last_checkpoint) {
     write_file_atomically(state_path, run_detail::encode_state({resolved.str(), last_checkpoint, bytes}));

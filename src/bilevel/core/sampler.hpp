@@ -19,6 +19,16 @@ enum class Sampling {
   kWithReplacement,     // i.i.d. uniform ids
 };
 
+// Receives every minibatch a traced sampler draws (MinibatchSampler::trace_to): the record of exactly
+// which examples a computation used, for auditing its sample counts or replaying it elsewhere (`bilevel
+// run/hypergrad --trace-samples FILE`; bench/pytorch feeds PyTorch the same minibatches with it).
+class SampleTrace {
+ public:
+  virtual ~SampleTrace() = default;
+  // `sampler` names the sampler (its role in the estimator); a full batch is ids 0..n-1 in order.
+  virtual void drawn(const char* sampler, Batch ids, bool full_batch) = 0;
+};
+
 // Whether `batch` is 0..n-1 in order: the full batch as samplers give it, which oracles may serve from
 // their stored data without gathering a copy.
 inline bool is_full_range(Batch batch, Index n) {
@@ -55,8 +65,17 @@ class MinibatchSampler {
   Index batch_size() const { return batch_size_; }
   bool is_full_batch() const { return population_ != kUnboundedPopulation && batch_size_ == population_; }
 
+  // Reports every later draw to `trace` under `name` (a string that outlives the sampler); nullptr stops.
+  void trace_to(SampleTrace* trace, const char* name) {
+    trace_ = trace;
+    trace_name_ = name;
+  }
+
   Batch draw(Rng& rng) {
-    if (is_full_batch()) return ids_;
+    if (is_full_batch()) {
+      if (trace_) trace_->drawn(trace_name_, ids_, true);
+      return ids_;
+    }
     const auto b = static_cast<std::size_t>(batch_size_);
     if (population_ == kUnboundedPopulation) {
       for (auto& id : ids_) id = rng();
@@ -72,6 +91,7 @@ class MinibatchSampler {
         ids_[i] = permutation_[i];
       }
     }
+    if (trace_) trace_->drawn(trace_name_, ids_, false);
     return ids_;
   }
 
@@ -92,6 +112,8 @@ class MinibatchSampler {
   Sampling sampling_ = Sampling::kWithoutReplacement;
   std::vector<SampleId> ids_;
   std::vector<SampleId> permutation_;
+  SampleTrace* trace_ = nullptr;
+  const char* trace_name_ = "";
 };
 
 }  // namespace bilevel

@@ -75,6 +75,7 @@ class HypergradientEstimator {
       ls_sampler_ = make_sampler(p_.ll_population(), o_.ls.batch_size, o_.ls.sampling);
       cross_sampler_ = make_sampler(p_.ll_population(), o_.cross_batch_size, o_.cross_sampling);
     }
+    trace_samplers();
     w0_ = Vector<S>::Zero(d);
     // All buffers are allocated here, so compute() allocates nothing.
     r_.hypergradient.resize(m);
@@ -105,7 +106,17 @@ class HypergradientEstimator {
     if (outer_batch_size != o_.outer_batch_size)
       outer_sampler_ = make_sampler(p_.ul_population(), outer_batch_size, o_.outer_sampling);
     o_ = std::move(o);
+    trace_samplers();
     size_trajectory();
+  }
+
+  // Reports every minibatch drawn from now on to `trace` (nullptr: none), named by its sampler: "ll" (LL
+  // steps), "ls" (LS steps), "cross" (the J draws of the cross term), "outer" (grad E at the LL
+  // solution) and "ls_outer" (grad E resampled at every LS step). The first three count as samples_ll,
+  // the last two as samples_ul.
+  void trace_samples(SampleTrace* trace) {
+    trace_ = trace;
+    trace_samplers();
   }
 
   const EstimatorOptions& options() const { return o_; }
@@ -176,6 +187,14 @@ class HypergradientEstimator {
     if (trajectory_.cols() < o_.ll.iterations) trajectory_.resize(p_.dim_w(), o_.ll.iterations);
     trajectory_ids_.resize(std::max(trajectory_ids_.size(), t * static_cast<std::size_t>(ll_sampler_.batch_size())));
     trajectory_steps_.resize(std::max(trajectory_steps_.size(), t));
+  }
+
+  void trace_samplers() {
+    ll_sampler_.trace_to(trace_, "ll");
+    ls_sampler_.trace_to(trace_, "ls");
+    cross_sampler_.trace_to(trace_, "cross");
+    outer_sampler_.trace_to(trace_, "outer");
+    ls_outer_sampler_.trace_to(trace_, "ls_outer");
   }
 
   static MinibatchSampler make_sampler(Index population, Index batch, Sampling sampling) {
@@ -340,6 +359,7 @@ class HypergradientEstimator {
   const P& p_;
   EstimatorOptions o_;
   MinibatchSampler ll_sampler_, ls_sampler_, outer_sampler_, cross_sampler_, ls_outer_sampler_;
+  SampleTrace* trace_ = nullptr;
   Vector<S> w0_;
   HypergradientResult<S> r_;
   Vector<S> tmp_w_, tmp_w2_, tmp_w3_, g_w_, tmp_lambda_;

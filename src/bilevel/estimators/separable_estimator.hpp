@@ -50,6 +50,13 @@ class SeparableHypergradientEstimator {
     inner_->set_sizes(ll_iterations, ls_iterations, 0, 0);
   }
 
+  // Reports the minibatch of blocks of every later hypergradient to `trace` as "blocks" (samples_ul;
+  // the steps on those blocks draw nothing).
+  void trace_samples(SampleTrace* trace) {
+    trace_ = trace;
+    blocks_.trace_to(trace_, "blocks");
+  }
+
   const EstimatorOptions& options() const { return o_; }
   const P& problem() const { return p_; }
 
@@ -96,6 +103,7 @@ class SeparableHypergradientEstimator {
   void rebuild() {
     const Index m = o_.outer_batch_size == 0 ? p_.num_blocks() : o_.outer_batch_size;
     blocks_ = MinibatchSampler(p_.num_blocks(), m, o_.outer_sampling);
+    blocks_.trace_to(trace_, "blocks");
     std::vector<SampleId> first(static_cast<std::size_t>(m));
     for (std::size_t i = 0; i < first.size(); ++i) first[i] = i;
     view_->set_blocks(first);  // sizes the view's dim_w for the inner estimator's buffers
@@ -126,6 +134,7 @@ class SeparableHypergradientEstimator {
   std::optional<HypergradientEstimator<View>> inner_;
   EstimatorState<S> inner_state_;
   MinibatchSampler blocks_;
+  SampleTrace* trace_ = nullptr;
   HypergradientResult<S> r_;
 };
 

@@ -34,6 +34,10 @@ class OuterLoop {
 
   const UpperLevelOptions& options() const { return ul_; }
 
+  // Reports every minibatch the estimator draws to `trace` (the evaluator's full batches are not the
+  // run's samples and are not reported); see HypergradientEstimator::trace_samples for the names.
+  void trace_samples(SampleTrace* trace) { estimator_.trace_samples(trace); }
+
   RunSummary<S> run(Vector<S> lambda, std::span<Callback<S>* const> callbacks = {}) {
     if (lambda.size() != p_.dim_lambda())
       throw InvalidOptions(fmt::format("initial lambda has size {}, the problem expects {}", lambda.size(), p_.dim_lambda()));
