@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/huge_pages.hpp"
 #include "bilevel/core/parallel.hpp"
 #include "bilevel/core/scratch.hpp"
 #include "bilevel/core/sampler.hpp"
@@ -204,12 +205,16 @@ LossAccuracy evaluate(const ConstRows<S>& x, std::span<const std::int32_t> y, co
   return loss_accuracy<S>(z, y);
 }
 
-// One split of a classification dataset in the problem's scalar type.
+// One split of a classification dataset in the problem's scalar type, its rows on huge pages where the
+// system allows (core/huge_pages.hpp): minibatches read them in place, anywhere in the matrix.
 template <class S>
 struct Split {
   RowMatrix<S> x;
   std::vector<std::int32_t> y;
-  explicit Split(const Dataset& d) : x(d.x.template cast<S>()), y(d.y) {}
+  explicit Split(const Dataset& d) : x(d.x.rows(), d.x.cols()), y(d.y) {
+    advise_huge_pages(x.data(), sizeof(S) * static_cast<std::size_t>(x.size()));  // before the first write
+    x = d.x.template cast<S>();
+  }
 };
 
 // The checks every softmax-regression problem makes of its splits: valid labels, non-empty train and
