@@ -140,6 +140,14 @@ inline void add_columns_times(const RowView<S>& x, Index j, const S* p, Index ld
     for (int k = 0; k < C; ++k) store(g + k * ldg + a * L, acc[a][k]);
 }
 
+// Asks for the cache lines of a row of d values ahead of their use.
+template <class S>
+inline void prefetch_row(const S* row, Index d) {
+  const char* p = reinterpret_cast<const char*>(row);
+  const char* end = reinterpret_cast<const char*>(row + d);
+  for (; p < end; p += 64) __builtin_prefetch(p);
+}
+
 // The widest block of columns of M (or P) the register file holds with two rows (or 2 L columns of X).
 inline constexpr int kColumnBlock = 10;
 
@@ -172,6 +180,11 @@ void times(const RowView<S>& x, const S* m, Index ldm, Index c, S* z, Index ldz)
     detail::with_column_count(ck, [&]<int C>() {
       Index i = 0;
       for (; i + 2 <= rows; i += 2) {
+        // The next pair's rows, while this pair is multiplied: a minibatch's rows lie anywhere in memory,
+        // where the hardware prefetcher cannot guess them (only the first block of columns reads them
+        // from memory; the later ones find them in cache).
+        if (k0 == 0)
+          for (Index r = i + 2; r < std::min(i + 4, rows); ++r) detail::prefetch_row(x.row(r), d);
         const S* pair[2] = {x.row(i), x.row(i + 1)};
         detail::rows_times_columns<S, 2, C>(pair, d, m + k0 * ldm, ldm, z + k0 * ldz + i, ldz);
       }
