@@ -28,6 +28,7 @@
 #include "bilevel/core/parallel.hpp"
 #include "bilevel/core/rng.hpp"
 #include "bilevel/core/sampler.hpp"
+#include "bilevel/core/thin_products.hpp"
 #include "bilevel/data/catalog.hpp"
 #include "bilevel/data/splits.hpp"
 #include "bilevel/problems/data_poisoning.hpp"
@@ -156,15 +157,21 @@ void register_softmax(const char* problem, Index batch) {
   }
 }
 
-// Equilibrium (h = 200): the map is B X^T and A Z (2h(p + h) flops per example), the Jacobian products
-// recompute the pre-activation and add A^T (2h(p + 2h)), or the parameter gradients G Z^T and G X
-// (4h(p + h)); the outer products touch only Z and C (6hc).
+// Equilibrium (h = 200). The input injection B X^T + c (2hp flops per example) is kept between calls at
+// one (lambda, batch) (problems/equilibrium.hpp), so repeated calls, as in the LL's and LS's loops, cost:
+// the map A Z (2h^2), the w-Jacobian product the pre-activation and A^T (4h^2), the lambda-Jacobian
+// product the pre-activation, G Z^T and G X (2h(2h + p)); the outer products touch only Z and C (6hc).
+// map_new_lambda alternates two lambdas, so each call also computes the injection (2h(h + p)): the first
+// map of every hypergradient.
 template <class S>
 void register_equilibrium(Index batch) {
   constexpr double h = 200;
-  for (int o = 0; o < 4; ++o)
+  for (int o = 0; o < 5; ++o)
   for (int threads : kThreadCounts) {
-    benchmark::RegisterBenchmark(name<S>("equilibrium", o, batch, threads).c_str(), [=](benchmark::State& state) {
+    const std::string title = o == 4 ? fmt::format("equilibrium/map_new_lambda/{}/batch:{}/threads:{}",
+                                                   sizeof(S) == 4 ? "float" : "double", batch, threads)
+                                     : name<S>("equilibrium", o, batch, threads);
+    benchmark::RegisterBenchmark(title.c_str(), [=](benchmark::State& state) {
       const Data& d = data();
       const ScopedThreadCount at(threads);
       const Equilibrium<S> p(d.train, d.validation, d.test, EquilibriumOptions{});
@@ -172,13 +179,58 @@ void register_equilibrium(Index batch) {
       const auto ids = draw(p.num_blocks(), batch, 1);
       view.set_blocks(ids);
       const double b = static_cast<double>(batch), ph = kFeatures;
-      const double flops[] = {2 * b * h * (ph + h), 2 * b * h * (ph + 2 * h), 4 * b * h * (ph + h), 6 * b * h * kClasses};
-      const Work work{flops[o], o == kOuter ? 0.0 : b * kFeatures * sizeof(S)};
+      const double flops[] = {2 * b * h * h, 4 * b * h * h, 2 * b * h * (2 * h + ph), 6 * b * h * kClasses,
+                              2 * b * h * (h + ph)};
+      const Work work{flops[o], o == kOuter || o == kMap || o == kVjpW ? 0.0 : b * kFeatures * sizeof(S)};
       const std::vector<SampleId> one{0};
-      time_oracle(state, view, static_cast<Oracle>(o), one, one, random<S>(view.dim_w(), 0.1, 3), p.initial_lambda());
+      const Vector<S> w = random<S>(view.dim_w(), 0.1, 3), lambda = p.initial_lambda();
+      if (o < 4) {
+        time_oracle(state, view, static_cast<Oracle>(o), one, one, w, lambda);
+      } else {
+        const Vector<S> lambdas[] = {lambda, lambda * S(0.5)};
+        Vector<S> out(view.dim_w());
+        int k = 0;
+        for (auto _ : state) {
+          view.map(w, lambdas[k ^= 1], one, out);
+          benchmark::ClobberMemory();
+        }
+      }
       report<S>(state, work, threads);
     })->Unit(benchmark::kMillisecond)->UseRealTime();
   }
+}
+
+// The thin products behind every softmax oracle (core/thin_products.hpp) against Eigen's GEMM on the
+// same operands: Z = X W and G = X^T P with X the batch's rows of Fashion-MNIST (784 features) and 10
+// columns, 2 b 784 10 flops each, one thread.
+template <class S>
+void register_products(Index batch) {
+  for (const char* product : {"x_times_w", "xt_times_p"})
+    for (const char* by : {"thin", "eigen"}) {
+      const std::string title = fmt::format("products/{}/{}/{}/batch:{}", product, sizeof(S) == 4 ? "float" : "double", by, batch);
+      const bool transpose = product[1] == 't', thin = by[0] == 't';
+      benchmark::RegisterBenchmark(title.c_str(), [=](benchmark::State& state) {
+        const RowMatrix<S> x = data().train.x.topRows(batch).template cast<S>();
+        const Matrix<S> m = Eigen::Map<const Matrix<S>>(random<S>(784 * 10, 0.01, 3).data(), 784, 10);
+        const Matrix<S> p = Eigen::Map<const Matrix<S>>(random<S>(batch * 10, 0.1, 4).data(), batch, 10);
+        Matrix<S> z(batch, 10), g(784, 10);
+        for (auto _ : state) {
+          if (transpose && thin) {
+            g.setZero();
+            thin::add_transpose_times<S>(x, p, g);
+          } else if (transpose) {
+            g.noalias() = x.transpose() * p;
+          } else if (thin) {
+            thin::times<S>(x, m, z);
+          } else {
+            z.noalias() = x * m;
+          }
+          benchmark::ClobberMemory();
+        }
+        report<S>(state, Work{2.0 * static_cast<double>(batch) * kFeatures * kClasses,
+                              static_cast<double>(batch) * kFeatures * sizeof(S)}, 1);
+      })->Unit(benchmark::kMillisecond)->UseRealTime();
+    }
 }
 
 }  // namespace
@@ -200,6 +252,10 @@ int main(int argc, char** argv) {
     register_softmax<double>("logistic_ho", batch);
     register_softmax<float>("data_poisoning", batch);
     register_softmax<double>("data_poisoning", batch);
+  }
+  for (const bilevel::Index batch : {64, 256, 4096, 60000}) {
+    register_products<float>(batch);
+    register_products<double>(batch);
   }
   for (const bilevel::Index batch : {64, 600, 6000, 60000}) {
     register_equilibrium<float>(batch);
