@@ -6,12 +6,14 @@
 //    at a given number of threads (OpenMP, static schedule, as STREAM);
 //  - compute: a large square matrix product with Eigen (2 n^3 flops), the best that the library the
 //    oracles use reaches on one core; best of a few. Eigen is single-threaded in this build, so the
-//    compute roof of t threads is taken as t times that (an upper bound).
+//    compute roof of t threads is taken as t times that (an upper bound);
+//  - the arithmetic peak: fused multiply-adds in registers (fma_peak), also times the threads.
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <vector>
 
+#include "bilevel/core/thin_products.hpp"
 #include "bilevel/core/types.hpp"
 
 namespace bilevel::bench {
@@ -51,6 +53,31 @@ double gemm_flops(Index n = 1536, int repeats = 3) {
     best = std::min(best, seconds_since(start));
   }
   return 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n) / best;
+}
+
+// Flops per second of fused multiply-adds on 64-byte vectors held in registers, the arithmetic peak of
+// one core as the oracles' own kernels compute (core/thin_products.hpp): independent chains enough to
+// cover the FMA latency on every pipe; best of a few.
+template <class S>
+double fma_peak(int repeats = 5) {
+  using V = thin::Vec<S>;
+  constexpr int kChains = 16;
+  constexpr int kLanes = thin::Lanes<S>::kCount;
+  constexpr long kSteps = 1L << 23;
+  V acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = V{} + static_cast<S>(c);
+  const V a = V{} + static_cast<S>(0.999999), b = V{} + static_cast<S>(1e-6);
+  double best = 1e300;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    for (long i = 0; i < kSteps; ++i)
+      for (int c = 0; c < kChains; ++c) acc[c] = acc[c] * a + b;
+    best = std::min(best, seconds_since(start));
+  }
+  S sink = 0;
+  for (int c = 0; c < kChains; ++c) sink += acc[c][0];
+  asm volatile("" : : "r"(&sink) : "memory");  // the sums are used: the loop is not removed
+  return 2.0 * kLanes * kChains * static_cast<double>(kSteps) / best;
 }
 
 }  // namespace bilevel::bench
