@@ -163,9 +163,9 @@ TEST(Allocations, LogisticHOIterationsAllocateNothing) {
   EXPECT_GT(expect_no_allocations(p, Vector<float>::Constant(p.dim_lambda(), -3.0f), 64, "logistic-ho"), 5);
 }
 
-// Minibatches of 256 and 1024 rows from 12 800 (the 200 images 64 times). At larger batches the
-// chunks exceed 64 rows and Eigen takes the packing buffers of its matrix products from the heap (see
-// docs/performance.md).
+// Minibatches of 256, 1024 and all 12 800 rows (the 200 images 64 times): chunks of 64 to 800 rows.
+// (Before core/thin_products.hpp, Eigen took the packing buffers of its products from the heap once a
+// chunk passed 64 rows: 320 allocations per iteration at 1 600 rows.)
 TEST(Allocations, MinibatchesOfALargeTrainingSetAllocateNothing) {
   constexpr int kCopies = 64;
   Dataset big = images().train;
@@ -174,7 +174,7 @@ TEST(Allocations, MinibatchesOfALargeTrainingSetAllocateNothing) {
   for (int r = 0; r < kCopies; ++r) big.y.insert(big.y.end(), images().train.y.begin(), images().train.y.end());
   const LogisticHO<float> base(big, images().validation, images().test);
   const auto p = step_map(base, 1.0 / (base.data_smoothness() + 1.0));
-  for (Index batch : {Index{256}, Index{1024}}) {
+  for (Index batch : {Index{256}, Index{1024}, big.size()}) {
     EstimatorOptions o = find_preset("stocbio").estimator_options(batch);
     o.outer_batch_size = 64;  // of the 200 validation images
     UpperLevelOptions ul = find_preset("stocbio").ul;
