@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <Eigen/QR>
 #include <Eigen/SVD>
 #include <memory>
+#include <utility>
 
 #include "bilevel/core/rng.hpp"
 
@@ -142,6 +144,57 @@ TEST(Constraints, FloatProjectionAgreesWithDouble) {
   dset.project(x);
   fset.project(xf);
   EXPECT_LE((xf.cast<double>() - x).norm(), 1e-5);
+}
+
+// A matrix with known singular values: U diag(sigma) V^T from the orthogonal factors of random ones.
+Matrix<double> with_singular_values(Index rows, Index cols, const Vector<double>& sigma, std::uint64_t seed) {
+  Rng rng(seed);
+  auto random = [&](Index r, Index c) {
+    Matrix<double> m(r, c);
+    for (Index j = 0; j < c; ++j)
+      for (Index i = 0; i < r; ++i) m(i, j) = rng.normal();
+    return m;
+  };
+  const Index k = sigma.size();
+  const Matrix<double> u = Eigen::HouseholderQR<Matrix<double>>(random(rows, k)).householderQ() * Matrix<double>::Identity(rows, k);
+  const Matrix<double> v = Eigen::HouseholderQR<Matrix<double>>(random(cols, k)).householderQ() * Matrix<double>::Identity(cols, k);
+  return u * sigma.asDiagonal() * v.transpose();
+}
+
+TEST(Constraints, SpectralClipMovesOnlyTheSingularValuesAboveTheRadius) {
+  // Five of eight singular values above 1: they become 1, the others and the singular vectors stay.
+  Vector<double> sigma(8), clipped(8);
+  sigma << 3.0, 2.5, 2.0, 1.5, 1.0001, 0.9, 0.5, 0.1;
+  clipped << 1.0, 1.0, 1.0, 1.0, 1.0, 0.9, 0.5, 0.1;
+  for (auto [rows, cols] : {std::pair<Index, Index>{30, 20}, {20, 30}}) {  // through A^T A and A A^T
+    Matrix<double> a = with_singular_values(rows, cols, sigma, 5);
+    const Eigen::JacobiSVD<Matrix<double>> before(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
+    EXPECT_TRUE(clip_spectral_norm<double>(a, 1.0));
+    const Matrix<double> expected = before.matrixU() * before.singularValues().cwiseMin(1.0).asDiagonal() *
+                                    before.matrixV().transpose();
+    EXPECT_LE((a - expected).norm(), 1e-12) << rows << "x" << cols;
+    EXPECT_NEAR(spectral_norm<double>(a), 1.0, 1e-12);
+    EXPECT_LE((Eigen::JacobiSVD<Matrix<double>>(a).singularValues().head(8) - clipped).norm(), 1e-12);
+  }
+}
+
+TEST(Constraints, SpectralClipDoesNotDependOnTheCallsBeforeIt) {
+  // After a clip the next call computes eigenvectors at once (a shortcut for runs on the boundary);
+  // its decision and result must be those of a call after an inside matrix, bit for bit.
+  Vector<double> outside(4), inside(4);
+  outside << 2.0, 1.2, 0.7, 0.3;
+  inside << 0.9, 0.8, 0.2, 0.1;
+  const Matrix<double> out = with_singular_values(12, 9, outside, 7), in = with_singular_values(12, 9, inside, 8);
+  for (const Matrix<double>* probe : {&out, &in}) {
+    Matrix<double> after_clip = out, after_inside = in, x = *probe, y = *probe;
+    ASSERT_TRUE(clip_spectral_norm<double>(after_clip, 1.0));
+    const bool changed_after_clip = clip_spectral_norm<double>(x, 1.0);
+    ASSERT_FALSE(clip_spectral_norm<double>(after_inside, 1.0));
+    const bool changed_after_inside = clip_spectral_norm<double>(y, 1.0);
+    EXPECT_EQ(changed_after_clip, changed_after_inside);
+    EXPECT_EQ(changed_after_clip, probe == &out);
+    EXPECT_TRUE((x.array() == y.array()).all());
+  }
 }
 
 }  // namespace constraints_test

@@ -17,8 +17,8 @@ namespace {
 // clip. One per thread, kept between calls: at a fixed shape (every projection of a run) Eigen reuses
 // these matrices' memory, so the projections of the hot loop allocate (almost) nothing.
 struct Gram {
-  Matrix<double> a, product, scaled, projector, result;
-  Vector<double> sigma, scale;
+  Matrix<double> a, product, scaled;
+  Vector<double> scale;
   Eigen::SelfAdjointEigenSolver<Matrix<double>> eig;
   bool right = true;  // the decomposition is of A^T A (else A A^T)
 };
@@ -46,23 +46,42 @@ S spectral_norm(const Eigen::Ref<const Matrix<S>>& a) {
 template <class S>
 bool clip_spectral_norm(Eigen::Ref<Matrix<S>> a, S radius) {
   if (a.size() == 0) return false;
-  // The eigenvalues alone first: inside the ball (the usual case once a run settles) nothing more is
-  // computed, and nothing is allocated; Eigen's eigenvector path allocates a workspace vector.
-  if (std::sqrt(std::max(0.0, gram<S>(a, Eigen::EigenvaluesOnly).eig.eigenvalues().maxCoeff())) <=
-      static_cast<double>(radius))
-    return false;
-  Gram& g = gram<S>(a, Eigen::ComputeEigenvectors);
-  // Each singular value sigma_i is scaled by min(1, radius / sigma_i): with G = V diag(sigma^2) V^T,
-  // A V diag(scale) V^T (or U diag(scale) U^T A) clips the large ones and leaves the others as they are.
-  g.sigma = g.eig.eigenvalues().cwiseMax(0.0).cwiseSqrt();
-  g.scale.resize(g.sigma.size());
-  for (Index i = 0; i < g.sigma.size(); ++i) g.scale(i) = g.sigma(i) > radius ? radius / g.sigma(i) : 1.0;
-  const Matrix<double>& v = g.eig.eigenvectors();
-  g.scaled.noalias() = v * g.scale.asDiagonal();
-  g.projector.noalias() = g.scaled * v.transpose();
-  if (g.right) g.result.noalias() = g.a * g.projector;
-  else g.result.noalias() = g.projector * g.a;
-  a = g.result.template cast<S>();
+  // A run's projections are mostly all inside the ball or all outside it. Inside, the eigenvalues
+  // alone decide (and Eigen's eigenvector path would allocate a workspace); outside, the eigenvectors
+  // are needed, so after a clip the next call computes them at once instead of deciding first. Both
+  // paths run the same tridiagonal QR steps on the eigenvalues, so the decision and the result do not
+  // depend on which one ran: a clip never depends on the calls before it.
+  thread_local bool last_clipped = false;
+  const bool with_vectors = last_clipped;
+  Gram& g = gram<S>(a, with_vectors ? Eigen::ComputeEigenvectors : Eigen::EigenvaluesOnly);
+  last_clipped = std::sqrt(std::max(0.0, g.eig.eigenvalues().maxCoeff())) > static_cast<double>(radius);
+  if (!last_clipped) return false;
+  if (!with_vectors) g.eig.compute(g.product, Eigen::ComputeEigenvectors);
+  // With G = V diag(sigma^2) V^T, only the k singular values above radius change (sigma_i ->
+  // radius): A - A V_k diag(1 - radius / sigma_i) V_k^T (or the same from the left for a wide A). The
+  // eigenvalues are in increasing order, so V_k is the last k columns.
+  const Vector<double>& eigenvalues = g.eig.eigenvalues();
+  const Index n = eigenvalues.size();
+  Index k = 0;
+  while (k < n && std::sqrt(std::max(0.0, eigenvalues(n - 1 - k))) > static_cast<double>(radius)) ++k;
+  const auto v = g.eig.eigenvectors().rightCols(k);
+  g.scale.resize(n);  // at most n values above radius: full-sized buffers, no allocation as k varies
+  auto scale = g.scale.head(k);
+  for (Index i = 0; i < k; ++i) scale(i) = 1.0 - static_cast<double>(radius) / std::sqrt(eigenvalues(n - k + i));
+  if (g.right) {
+    g.scaled.resize(g.a.rows(), n);
+    auto av = g.scaled.leftCols(k);
+    av.noalias() = g.a * v;  // A V_k
+    av = av * scale.asDiagonal();
+    g.a.noalias() -= av * v.transpose();
+  } else {
+    g.scaled.resize(n, g.a.cols());
+    auto ua = g.scaled.topRows(k);
+    ua.noalias() = v.transpose() * g.a;  // U_k^T A
+    ua = scale.asDiagonal() * ua;
+    g.a.noalias() -= v * ua;
+  }
+  a = g.a.template cast<S>();
   return true;
 }
 
