@@ -110,29 +110,27 @@ void time_oracle(benchmark::State& state, const P& p, Oracle oracle, Batch ll, B
   using S = typename P::Scalar;
   Vector<S> out_w(p.dim_w()), out_l(p.dim_lambda()), gw, gl;
   const Vector<S> u = random<S>(p.dim_w(), 1.0, 9);
-  // One call before the clock starts: what a call keeps for the next (scratch memory, equilibrium's
-  // input injection) is in place, as it is inside an estimator's loops. (Google Benchmark builds the
-  // problem again for every repetition, so its warm-up does not do this.)
-  switch (oracle) {
-    case kMap: p.map(w, lambda, ll, out_w); break;
-    case kVjpW: p.map_vjp_w(w, lambda, u, ll, out_w); break;
-    case kVjpLambda: p.map_vjp_lambda(w, lambda, u, ll, out_l); break;
-    case kOuter: p.outer(w, lambda, ul, &gw, &gl); break;
-  }
-  for (auto _ : state) {
+  auto call = [&] {
     switch (oracle) {
       case kMap: p.map(w, lambda, ll, out_w); break;
       case kVjpW: p.map_vjp_w(w, lambda, u, ll, out_w); break;
       case kVjpLambda: p.map_vjp_lambda(w, lambda, u, ll, out_l); break;
       case kOuter: benchmark::DoNotOptimize(p.outer(w, lambda, ul, &gw, &gl)); break;
     }
+  };
+  // One call before the clock starts: what a call keeps for the next (scratch memory, equilibrium's
+  // input injection) is in place, as it is inside an estimator's loops. (Google Benchmark builds the
+  // problem again for every repetition, so its warm-up does not do this.)
+  call();
+  for (auto _ : state) {
+    call();
     benchmark::ClobberMemory();
   }
 }
 
 template <class S>
-std::string name(const char* problem, int oracle, Index batch, int threads) {
-  return fmt::format("{}/{}/{}/batch:{}/threads:{}", problem, kOracleNames[oracle], sizeof(S) == 4 ? "float" : "double",
+std::string name(const char* problem, const char* oracle, Index batch, int threads) {
+  return fmt::format("{}/{}/{}/batch:{}/threads:{}", problem, oracle, sizeof(S) == 4 ? "float" : "double",
                      batch, threads);
 }
 
@@ -145,7 +143,7 @@ void register_softmax(const char* problem, Index batch) {
   constexpr Index kPoisoned = 12000;  // the first 20 % of the training set
   for (int o = 0; o < 4; ++o)
   for (int threads : kThreadCounts) {
-    benchmark::RegisterBenchmark(name<S>(problem, o, batch, threads).c_str(), [=](benchmark::State& state) {
+    benchmark::RegisterBenchmark(name<S>(problem, kOracleNames[o], batch, threads).c_str(), [=](benchmark::State& state) {
       const Data& d = data();
       const ScopedThreadCount at(threads);
       const auto ll = draw(d.train.size(), batch, 1), ul = draw(d.validation.size(), batch, 2);
@@ -180,9 +178,7 @@ void register_equilibrium(Index batch) {
   constexpr double h = 200;
   for (int o = 0; o < 5; ++o)
   for (int threads : kThreadCounts) {
-    const std::string title = o == 4 ? fmt::format("equilibrium/map_new_lambda/{}/batch:{}/threads:{}",
-                                                   sizeof(S) == 4 ? "float" : "double", batch, threads)
-                                     : name<S>("equilibrium", o, batch, threads);
+    const std::string title = name<S>("equilibrium", o == 4 ? "map_new_lambda" : kOracleNames[o], batch, threads);
     benchmark::RegisterBenchmark(title.c_str(), [=](benchmark::State& state) {
       const Data& d = data();
       const ScopedThreadCount at(threads);
