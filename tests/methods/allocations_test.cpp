@@ -169,7 +169,9 @@ TEST(Allocations, LogisticHOIterationsAllocateNothing) {
 TEST(Allocations, MinibatchesOfALargeTrainingSetAllocateNothing) {
   constexpr int kCopies = 64;
   Dataset big = images().train;
-  big.x = big.x.replicate(kCopies, 1);
+  // From the original, not big.x itself: Eigen resizes the destination first, and replicate would then
+  // read freed memory (an aliasing bug this test had; it crashed once the allocator unmapped the block).
+  big.x = images().train.x.replicate(kCopies, 1);
   big.y.clear();
   for (int r = 0; r < kCopies; ++r) big.y.insert(big.y.end(), images().train.y.begin(), images().train.y.end());
   const LogisticHO<float> base(big, images().validation, images().test);
