@@ -22,6 +22,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(
   build-essential cmake pkg-config
   libeigen3-dev            # linear algebra
+  liblapack-dev            # a few eigenpairs of a symmetric tridiagonal matrix (spectral-norm clips)
   libcli11-dev             # command line
   libtomlplusplus-dev      # TOML configs
   nlohmann-json3-dev       # JSON output

@@ -5,6 +5,9 @@
 
 #include <Eigen/QR>
 #include <Eigen/SVD>
+#include <algorithm>
+#include <cmath>
+#include <functional>
 #include <memory>
 #include <utility>
 
@@ -179,8 +182,8 @@ TEST(Constraints, SpectralClipMovesOnlyTheSingularValuesAboveTheRadius) {
 }
 
 TEST(Constraints, SpectralClipDoesNotDependOnTheCallsBeforeIt) {
-  // After a clip the next call computes eigenvectors at once (a shortcut for runs on the boundary);
-  // its decision and result must be those of a call after an inside matrix, bit for bit.
+  // A clip keeps its workspaces between calls (per thread): its decision and result after a clip must
+  // be those after an inside matrix, bit for bit.
   Vector<double> outside(4), inside(4);
   outside << 2.0, 1.2, 0.7, 0.3;
   inside << 0.9, 0.8, 0.2, 0.1;
@@ -195,6 +198,32 @@ TEST(Constraints, SpectralClipDoesNotDependOnTheCallsBeforeIt) {
     EXPECT_EQ(changed_after_clip, probe == &out);
     EXPECT_TRUE((x.array() == y.array()).all());
   }
+}
+
+TEST(Constraints, SpectralClipOfClusteredSingularValues) {
+  // What a run's projections see (equilibrium models, h = 200; here n = 120): the values clipped at the last step, all equal to the
+  // radius before it, come back as a tight cluster just above it (here 4 equal values, 3 within 1e-9
+  // and 2 within 1e-13 of each other), next to values just below it. Any orthonormal basis of a
+  // cluster's eigenvectors gives the same clip; a basis that mixed in vectors of values below the radius
+  // would move them.
+  const Index n = 120;
+  Vector<double> sigma(n);
+  Rng r(3);
+  for (Index i = 0; i < n; ++i) sigma(i) = std::min(0.45, 0.15 * std::abs(r.normal()));  // all below the radius
+  sigma.head(12) << 0.7, 0.7, 0.7, 0.7, 0.5 + 3e-9, 0.5 + 2e-9, 0.5 + 1e-9, 0.5 + 2e-13, 0.5 + 1e-13, 0.5, 0.5 - 1e-9, 0.499;
+  std::sort(sigma.data(), sigma.data() + n, std::greater<>());
+  Matrix<double> a = with_singular_values(n, n, sigma, 11);
+  const Eigen::JacobiSVD<Matrix<double>> before(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
+  ASSERT_TRUE(clip_spectral_norm<double>(a, 0.5));
+  const Matrix<double> expected = before.matrixU() * before.singularValues().cwiseMin(0.5).asDiagonal() *
+                                  before.matrixV().transpose();
+  EXPECT_LE((a - expected).norm(), 1e-12);
+  const Vector<double> after = Eigen::JacobiSVD<Matrix<double>>(a).singularValues();
+  EXPECT_NEAR(after(0), 0.5, 1e-13);  // n eps: the SVD check's own error
+  EXPECT_NEAR(after(8), 0.5, 1e-13);
+  EXPECT_NEAR(after(10), 0.5 - 1e-9, 1e-13);  // below the radius: unchanged
+  EXPECT_NEAR(after(11), 0.499, 1e-13);
+  EXPECT_FALSE(clip_spectral_norm<double>(a, 0.5 + 1e-12));  // nothing is left above the radius
 }
 
 }  // namespace constraints_test

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <limits>
 
 #include <Eigen/Eigenvalues>
 
@@ -10,28 +12,78 @@
 // these functions change or report, keep their relative accuracy (eps / 2). Eigen's BDCSVD would do
 // the same work and took over two minutes to compile, the longest file of the build.
 
+// LAPACK (Debian's liblapack): the eigenpairs of a symmetric tridiagonal matrix whose eigenvalues lie
+// in (vl, vu], by the MRRR algorithm. Its strength here is that it costs O(n) per eigenpair asked for,
+// and keeps the vectors of close eigenvalues orthogonal (after a clip the top ones are all equal).
+extern "C" void dstemr_(const char* jobz, const char* range, const int* n, double* d, double* e, const double* vl,
+                        const double* vu, const int* il, const int* iu, int* m, double* w, double* z, const int* ldz,
+                        const int* nzc, int* isuppz, int* tryrac, double* work, const int* lwork, int* iwork,
+                        const int* liwork, int* info, std::size_t jobz_length, std::size_t range_length);
+
 namespace bilevel {
 namespace {
 
-// The eigen-decomposition of the smaller Gram matrix of a matrix, in double, with the temporaries of the
-// clip. One per thread, kept between calls: at a fixed shape (every projection of a run) Eigen reuses
-// these matrices' memory, so the projections of the hot loop allocate (almost) nothing.
+// The Gram matrix of a matrix, in double, and the workspaces of a clip. One per thread, kept between
+// calls: at a fixed shape (every projection of a run) the buffers are reused, so the projections of
+// the hot loop allocate nothing.
 struct Gram {
-  Matrix<double> a, product, scaled;
-  Vector<double> scale;
-  Eigen::SelfAdjointEigenSolver<Matrix<double>> eig;
-  bool right = true;  // the decomposition is of A^T A (else A A^T)
+  Matrix<double> a, product;
+  bool right = true;  // the Gram matrix is A^T A (else A A^T)
+  // The clip: G = Q T Q^T, then T's eigenpairs above radius^2.
+  Eigen::Tridiagonalization<Matrix<double>> tridiagonal;
+  Vector<double> diagonal, subdiagonal, values, work, householder_work, scale;
+  Matrix<double> vectors, scaled;
+  Eigen::VectorXi support, iwork;
 };
 
 template <class S>
-Gram& gram(const Eigen::Ref<const Matrix<S>>& a, int options) {
+Gram& gram(const Eigen::Ref<const Matrix<S>>& a) {
   thread_local Gram g;
   g.a = a.template cast<double>();
   g.right = a.rows() >= a.cols();
   if (g.right) g.product.noalias() = g.a.transpose() * g.a;
   else g.product.noalias() = g.a * g.a.transpose();
-  g.eig.compute(g.product, options);
   return g;
+}
+
+// The eigenpairs of g.product with eigenvalues above `bound`, into g.values (ascending) and the first
+// columns of g.vectors; returns their number. Cost: the tridiagonal reduction (4/3 n^3) plus O(n^2) per
+// pair, against about 9 n^3 for the full eigen-decomposition, which a clip needed before: a run's
+// projections move one or two singular values (equilibrium models at h = 200). If LAPACK reports a
+// failure, the full decomposition by Eigen gives the same pairs.
+Index eigenpairs_above(Gram& g, double bound) {
+  const Index n = g.product.rows();
+  g.tridiagonal.compute(g.product);
+  g.diagonal = g.tridiagonal.diagonal();
+  g.subdiagonal.resize(n);
+  g.subdiagonal.head(n - 1) = g.tridiagonal.subDiagonal();
+  g.subdiagonal(n - 1) = 0;
+  g.values.resize(n);
+  g.vectors.resize(n, n);
+  g.support.resize(2 * n);
+  g.work.resize(18 * n);
+  g.iwork.resize(10 * n);
+  const int size = static_cast<int>(n), lwork = 18 * size, liwork = 10 * size, unused = 0;
+  const double upper = std::numeric_limits<double>::max();
+  int found = 0, info = 0, high_accuracy = 1;
+  dstemr_("V", "V", &size, g.diagonal.data(), g.subdiagonal.data(), &bound, &upper, &unused, &unused, &found,
+          g.values.data(), g.vectors.data(), &size, &size, g.support.data(), &high_accuracy, g.work.data(), &lwork,
+          g.iwork.data(), &liwork, &info, 1, 1);
+  if (info != 0) {
+    const Eigen::SelfAdjointEigenSolver<Matrix<double>> full(g.product);
+    const Vector<double>& all = full.eigenvalues();
+    Index k = 0;
+    while (k < n && all(n - 1 - k) > bound) ++k;
+    g.values.head(k) = all.tail(k);
+    g.vectors.leftCols(k) = full.eigenvectors().rightCols(k);
+    return k;
+  }
+  // Back to G's basis, one vector at a time: Eigen's blocked product with Q would allocate.
+  for (Index i = 0; i < found; ++i) {
+    auto v = g.vectors.col(i);
+    g.tridiagonal.matrixQ().applyThisOnTheLeft(v, g.householder_work);
+  }
+  return found;
 }
 
 }  // namespace
@@ -39,35 +91,25 @@ Gram& gram(const Eigen::Ref<const Matrix<S>>& a, int options) {
 template <class S>
 S spectral_norm(const Eigen::Ref<const Matrix<S>>& a) {
   if (a.size() == 0) return S(0);
-  const Gram& g = gram<S>(a, Eigen::EigenvaluesOnly);
-  return static_cast<S>(std::sqrt(std::max(0.0, g.eig.eigenvalues().maxCoeff())));
+  const Gram& g = gram<S>(a);
+  const Eigen::SelfAdjointEigenSolver<Matrix<double>> eig(g.product, Eigen::EigenvaluesOnly);
+  return static_cast<S>(std::sqrt(std::max(0.0, eig.eigenvalues().maxCoeff())));
 }
 
 template <class S>
 bool clip_spectral_norm(Eigen::Ref<Matrix<S>> a, S radius) {
   if (a.size() == 0) return false;
-  // A run's projections are mostly all inside the ball or all outside it. Inside, the eigenvalues
-  // alone decide (and Eigen's eigenvector path would allocate a workspace); outside, the eigenvectors
-  // are needed, so after a clip the next call computes them at once instead of deciding first. Both
-  // paths run the same tridiagonal QR steps on the eigenvalues, so the decision and the result do not
-  // depend on which one ran: a clip never depends on the calls before it.
-  thread_local bool last_clipped = false;
-  const bool with_vectors = last_clipped;
-  Gram& g = gram<S>(a, with_vectors ? Eigen::ComputeEigenvectors : Eigen::EigenvaluesOnly);
-  last_clipped = std::sqrt(std::max(0.0, g.eig.eigenvalues().maxCoeff())) > static_cast<double>(radius);
-  if (!last_clipped) return false;
-  if (!with_vectors) g.eig.compute(g.product, Eigen::ComputeEigenvectors);
+  Gram& g = gram<S>(a);
+  const double r = static_cast<double>(radius);
+  const Index k = eigenpairs_above(g, r * r);
+  if (k == 0) return false;
   // With G = V diag(sigma^2) V^T, only the k singular values above radius change (sigma_i ->
-  // radius): A - A V_k diag(1 - radius / sigma_i) V_k^T (or the same from the left for a wide A). The
-  // eigenvalues are in increasing order, so V_k is the last k columns.
-  const Vector<double>& eigenvalues = g.eig.eigenvalues();
-  const Index n = eigenvalues.size();
-  Index k = 0;
-  while (k < n && std::sqrt(std::max(0.0, eigenvalues(n - 1 - k))) > static_cast<double>(radius)) ++k;
-  const auto v = g.eig.eigenvectors().rightCols(k);
+  // radius): A - A V_k diag(1 - radius / sigma_i) V_k^T (or the same from the left for a wide A).
+  const Index n = g.product.rows();
+  const auto v = g.vectors.leftCols(k);
   g.scale.resize(n);  // at most n values above radius: full-sized buffers, no allocation as k varies
   auto scale = g.scale.head(k);
-  for (Index i = 0; i < k; ++i) scale(i) = 1.0 - static_cast<double>(radius) / std::sqrt(eigenvalues(n - k + i));
+  for (Index i = 0; i < k; ++i) scale(i) = 1.0 - r / std::sqrt(g.values(i));
   if (g.right) {
     g.scaled.resize(g.a.rows(), n);
     auto av = g.scaled.leftCols(k);
