@@ -20,7 +20,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "bilevel/core/linalg.hpp"
 #include "bilevel/core/parallel.hpp"
+#include "bilevel/core/rng.hpp"
 #include "bilevel/data/idx.hpp"
 #include "bilevel/methods/outer_loop.hpp"
 #include "bilevel/methods/presets.hpp"
@@ -195,6 +197,24 @@ TEST(Allocations, EquilibriumIterationsAllocateNothing) {
   o.hidden = 200;  // the experiments' size: its products need more packing memory than Eigen puts on the stack
   const Equilibrium<float> p(images().train, images().validation, images().test, o);
   EXPECT_GT(expect_no_allocations(p, p.initial_lambda(), 64, "equilibrium"), 3);
+}
+
+// Equilibrium's projection at h = 200 when it clips (the iterations above stay inside the ball): after
+// a first call sizes its per-thread workspaces, clips of one to many singular values allocate nothing.
+TEST(Allocations, SpectralClipsAllocateNothing) {
+  Rng rng(5);
+  Matrix<float> gaussian(200, 200);
+  for (Index j = 0; j < 200; ++j)
+    for (Index i = 0; i < 200; ++i) gaussian(i, j) = static_cast<float>(rng.normal());
+  const float top = spectral_norm<float>(gaussian);
+  std::vector<Matrix<float>> inputs;
+  for (float norm : {0.7f, 0.5001f, 0.55f, 0.9f, 0.3f}) inputs.push_back(gaussian * (norm / top));  // the last is inside
+  ASSERT_TRUE(clip_spectral_norm<float>(inputs.front(), 0.5f));  // the warm-up
+  const std::int64_t before = allocations.load();
+  int clipped = 0;
+  for (std::size_t i = 1; i < inputs.size(); ++i) clipped += clip_spectral_norm<float>(inputs[i], 0.5f) ? 1 : 0;
+  EXPECT_EQ(allocations.load() - before, 0);
+  EXPECT_EQ(clipped, 3);
 }
 
 TEST(Allocations, DataPoisoningIterationsAllocateNothing) {

@@ -29,10 +29,10 @@ namespace {
 struct Gram {
   Matrix<double> a, product;
   bool right = true;  // the Gram matrix is A^T A (else A A^T)
-  // The clip: G = Q T Q^T, then T's eigenpairs above radius^2.
-  Eigen::Tridiagonalization<Matrix<double>> tridiagonal;
-  Vector<double> diagonal, subdiagonal, values, work, householder_work, scale;
-  Matrix<double> vectors, scaled;
+  // The clip: G = Q T Q^T (packed: T and the Householder vectors of Q, with their coefficients tau),
+  // then T's eigenpairs above radius^2.
+  Matrix<double> packed, vectors, scaled;
+  Vector<double> tau, diagonal, subdiagonal, values, work, scale;
   Eigen::VectorXi support, iwork;
 };
 
@@ -53,10 +53,14 @@ Gram& gram(const Eigen::Ref<const Matrix<S>>& a) {
 // failure, the full decomposition by Eigen gives the same pairs.
 Index eigenpairs_above(Gram& g, double bound) {
   const Index n = g.product.rows();
-  g.tridiagonal.compute(g.product);
-  g.diagonal = g.tridiagonal.diagonal();
+  // Eigen's in-place reduction, as its Tridiagonalization class runs it: the class's accessor of tau
+  // returns a copy, which would allocate in every clip.
+  g.packed = g.product;
+  g.tau.resize(n - 1);
+  Eigen::internal::tridiagonalization_inplace(g.packed, g.tau);
+  g.diagonal = g.packed.diagonal();
   g.subdiagonal.resize(n);
-  g.subdiagonal.head(n - 1) = g.tridiagonal.subDiagonal();
+  g.subdiagonal.head(n - 1) = g.packed.diagonal(-1);
   g.subdiagonal(n - 1) = 0;
   g.values.resize(n);
   g.vectors.resize(n, n);
@@ -78,10 +82,21 @@ Index eigenpairs_above(Gram& g, double bound) {
     g.vectors.leftCols(k) = full.eigenvectors().rightCols(k);
     return k;
   }
-  // Back to G's basis, one vector at a time: Eigen's blocked product with Q would allocate.
-  for (Index i = 0; i < found; ++i) {
-    auto v = g.vectors.col(i);
-    g.tridiagonal.matrixQ().applyThisOnTheLeft(v, g.householder_work);
+  // Back to G's basis: z <- Q z with Q = H_0 H_1 ... H_{n-2}, the reflector H_i = I - tau_i u_i u_i^T acting
+  // on entries i+1.. with u_i = (1, the Householder vector stored below the subdiagonal of column i).
+  // Written out because Eigen's HouseholderSequence allocates on this path (test_allocations).
+  const Matrix<double>& packed = g.packed;
+  const Vector<double>& tau = g.tau;
+  for (Index j = 0; j < found; ++j) {
+    auto z = g.vectors.col(j);
+    for (Index i = n - 2; i >= 0; --i) {
+      const Index length = n - 1 - i;
+      auto sub = z.tail(length);
+      const auto essential = packed.col(i).tail(length - 1);
+      const double dot = sub(0) + essential.dot(sub.tail(length - 1));
+      sub(0) -= tau(i) * dot;
+      sub.tail(length - 1) -= (tau(i) * dot) * essential;
+    }
   }
   return found;
 }
