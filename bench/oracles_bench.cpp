@@ -24,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <typeindex>
 #include <vector>
 
 #include "bilevel/core/parallel.hpp"
@@ -66,6 +67,22 @@ const Data& data() {
     return out;
   }();
   return d;
+}
+
+// The problem of the benchmarks that are running, built once for all of them and their repetitions
+// (building one copies the data and takes seconds: the full filter took over an hour when each run of
+// a benchmark built its own). One slot: the previous problem is freed when another type is asked for,
+// so memory stays that of one problem; main registers the benchmarks grouped by problem.
+template <class P, class Make>
+const P& shared_problem(Make make) {
+  static std::shared_ptr<const void> slot;
+  static std::type_index type = typeid(void);
+  if (type != std::type_index(typeid(P))) {
+    slot.reset();
+    slot = std::make_shared<const P>(make());
+    type = typeid(P);
+  }
+  return *static_cast<const P*>(slot.get());
 }
 
 template <class S>
@@ -119,8 +136,7 @@ void time_oracle(benchmark::State& state, const P& p, Oracle oracle, Batch ll, B
     }
   };
   // One call before the clock starts: what a call keeps for the next (scratch memory, equilibrium's
-  // input injection) is in place, as it is inside an estimator's loops. (Google Benchmark builds the
-  // problem again for every repetition, so its warm-up does not do this.)
+  // input injection for this batch) is in place, as it is inside an estimator's loops.
   call();
   for (auto _ : state) {
     call();
@@ -155,10 +171,14 @@ void register_softmax(const char* problem, Index batch) {
       const double rows = o == kOuter ? bu : (o == kVjpLambda && !poisoning ? 0.0 : b);
       const Work work{flops[o], rows * kFeatures * sizeof(S)};
       if (poisoning) {
-        const MinimizationAdapter<DataPoisoning<S>> p(DataPoisoning<S>(d.train, kPoisoned, d.validation, d.test), S(0.05));
+        const auto& p = shared_problem<MinimizationAdapter<DataPoisoning<S>>>([&] {
+          return MinimizationAdapter<DataPoisoning<S>>(DataPoisoning<S>(d.train, kPoisoned, d.validation, d.test), S(0.05));
+        });
         time_oracle(state, p, static_cast<Oracle>(o), ll, ul, random<S>(p.dim_w(), 0.01, 3), random<S>(p.dim_lambda(), 0.01, 4));
       } else {
-        const MinimizationAdapter<LogisticHO<S>> p(LogisticHO<S>(d.train, d.validation, d.test), S(0.05));
+        const auto& p = shared_problem<MinimizationAdapter<LogisticHO<S>>>([&] {
+          return MinimizationAdapter<LogisticHO<S>>(LogisticHO<S>(d.train, d.validation, d.test), S(0.05));
+        });
         time_oracle(state, p, static_cast<Oracle>(o), ll, ul, random<S>(p.dim_w(), 0.01, 3),
                     Vector<S>::Constant(p.dim_lambda(), S(-4)));
       }
@@ -182,7 +202,7 @@ void register_equilibrium(Index batch) {
     benchmark::RegisterBenchmark(title.c_str(), [=](benchmark::State& state) {
       const Data& d = data();
       const ScopedThreadCount at(threads);
-      const Equilibrium<S> p(d.train, d.validation, d.test, EquilibriumOptions{});
+      const auto& p = shared_problem<Equilibrium<S>>([&] { return Equilibrium<S>(d.train, d.validation, d.test, EquilibriumOptions{}); });
       BlockBatchView<Equilibrium<S>> view(p);
       const auto ids = draw(p.num_blocks(), batch, 1);
       view.set_blocks(ids);
@@ -258,20 +278,18 @@ int main(int argc, char** argv) {
     std::printf("machine balance: %.1f flops per byte (float), %.1f (double)\n", g_roofs[t].gemm_float / g_roofs[t].bandwidth,
                 g_roofs[t].gemm_double / g_roofs[t].bandwidth);
   }
-  for (const bilevel::Index batch : {64, 256, 4096, 60000}) {
-    register_softmax<float>("logistic_ho", batch);
-    register_softmax<double>("logistic_ho", batch);
-    register_softmax<float>("data_poisoning", batch);
-    register_softmax<double>("data_poisoning", batch);
+  // Grouped by problem and precision, so that each problem is built once (shared_problem).
+  constexpr bilevel::Index kSoftmaxBatches[] = {64, 256, 4096, 60000}, kEquilibriumBatches[] = {64, 600, 6000, 60000};
+  for (const char* problem : {"logistic_ho", "data_poisoning"}) {
+    for (const bilevel::Index batch : kSoftmaxBatches) register_softmax<float>(problem, batch);
+    for (const bilevel::Index batch : kSoftmaxBatches) register_softmax<double>(problem, batch);
   }
-  for (const bilevel::Index batch : {64, 256, 4096, 60000}) {
+  for (const bilevel::Index batch : kSoftmaxBatches) {
     register_products<float>(batch);
     register_products<double>(batch);
   }
-  for (const bilevel::Index batch : {64, 600, 6000, 60000}) {
-    register_equilibrium<float>(batch);
-    register_equilibrium<double>(batch);
-  }
+  for (const bilevel::Index batch : kEquilibriumBatches) register_equilibrium<float>(batch);
+  for (const bilevel::Index batch : kEquilibriumBatches) register_equilibrium<double>(batch);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
