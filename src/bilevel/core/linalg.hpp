@@ -10,7 +10,9 @@ template <class S>
 S spectral_norm(const Eigen::Ref<const Matrix<S>>& a);
 
 // Replaces A by its nearest matrix (in Frobenius norm) with ||A||_2 <= radius: the singular values
-// are clipped at radius. Returns whether anything changed.
+// are clipped at radius. Returns whether anything changed. A matrix with a NaN or Inf (or whose
+// Gram matrix overflows) is left unchanged: nothing can be clipped in it, and the caller's finiteness
+// check reports it.
 template <class S>
 bool clip_spectral_norm(Eigen::Ref<Matrix<S>> a, S radius);
 
