@@ -202,11 +202,11 @@ TEST(Constraints, SpectralClipDoesNotDependOnTheCallsBeforeIt) {
 }
 
 TEST(Constraints, SpectralClipOfClusteredSingularValues) {
-  // What a run's projections see (equilibrium models, h = 200; here n = 120): the values clipped at the last step, all equal to the
-  // radius before it, come back as a tight cluster just above it (here 4 equal values, 3 within 1e-9
-  // and 2 within 1e-13 of each other), next to values just below it. Any orthonormal basis of a
-  // cluster's eigenvectors gives the same clip; a basis that mixed in vectors of values below the radius
-  // would move them.
+  // What a run's projections see (equilibrium models, h = 200; here n = 120): the values clipped at
+  // the last step, all equal to the radius before it, come back as a tight cluster just above it (here
+  // 4 equal values, 3 within 1e-9 and 2 within 1e-13 of each other), next to values just below it. Any
+  // orthonormal basis of a cluster's eigenvectors gives the same clip; a basis that mixed in vectors of
+  // values below the radius would move them.
   const Index n = 120;
   Vector<double> sigma(n);
   Rng r(3);

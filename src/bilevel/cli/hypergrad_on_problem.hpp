@@ -70,8 +70,9 @@ int hypergrad_on_problem(const P& problem, Config& c, std::ostream& out, const s
     const auto start = std::chrono::steady_clock::now();
     const Vector<S>& h = estimator->compute(lambda, state, streams, counts).hypergradient;
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    mean += h.template cast<double>() / static_cast<double>(repeats);
-    if (reference_h) mse += (h.template cast<double>() - *reference_h).squaredNorm() / static_cast<double>(repeats);
+    const Vector<double> estimate = h.template cast<double>();
+    mean += estimate / static_cast<double>(repeats);
+    if (reference_h) mse += (estimate - *reference_h).squaredNorm() / static_cast<double>(repeats);
   }
 
   nlohmann::ordered_json result;
