@@ -42,7 +42,7 @@ int resume_command(const std::string& dir, std::ostream& out) {
   const fs::path config = fs::path(dir) / "config.toml";
   if (!fs::exists(config)) throw ConfigError(fmt::format("cannot resume: {} is not a run directory (no config.toml)", dir));
   Config c = Config::load(config.string());
-  return execute_command(c, CommandRequest{CommandRequest::Kind::kRun, dir, &out, true});
+  return execute_command(c, CommandRequest{CommandRequest::Kind::kRun, dir, &out, true, {}});
 }
 
 int hypergrad_command(const std::string& config_path, const std::vector<std::string>& overrides, std::ostream& out,

@@ -72,7 +72,7 @@ SearchSpace SearchSpace::parse(const toml::table& space, const std::string& wher
     const toml::table* spec = node.as_table();
     // same_as may come with times and max; every other distribution is the table's only entry.
     const bool tied = spec && spec->contains("same_as") &&
-                      spec->size() == 1 + spec->contains("times") + spec->contains("max");
+                      spec->size() == std::size_t{1} + spec->contains("times") + spec->contains("max");
     if (!spec || (spec->size() != 1 && !tied))
       fail("must be a table with one entry: log_uniform, uniform, log_uniform_int, uniform_int (= [low, high]), "
            "choice (= [values]) or same_as (= \"key\", optionally with times = factor and max = bound)");
