@@ -1,6 +1,6 @@
 // The hot loop allocates nothing: after a warm-up, an upper-level iteration (hypergradient estimate,
-// step, projection) of every method preset on logistic-ho, equilibrium, data-poisoning and
-// hyper-cleaning makes no heap allocation. (Meta-learning, hyper-representation and the quadratic
+// step, projection) of every method preset on logistic-ho, equilibrium, data-poisoning,
+// hyper-cleaning and meta-learning makes no heap allocation. (Hyper-representation and the quadratic
 // test problems still allocate their temporaries: docs/performance.md has the counts.)
 //
 // This executable counts them itself: it defines malloc and its relatives, which take precedence over
@@ -30,6 +30,7 @@
 #include "bilevel/problems/equilibrium.hpp"
 #include "bilevel/problems/hyper_cleaning.hpp"
 #include "bilevel/problems/logistic_ho.hpp"
+#include "bilevel/problems/meta_learning.hpp"
 #include "bilevel/problems/minimization_adapter.hpp"
 
 namespace {
@@ -229,6 +230,18 @@ TEST(Allocations, HyperCleaningIterationsAllocateNothing) {
   const HyperCleaning<float> base(images().train, corrupted, images().validation, images().test);
   const auto p = step_map(base, 1.0 / (base.data_smoothness() + base.strong_convexity()));
   EXPECT_GT(expect_no_allocations(p, Vector<float>::Zero(p.dim_lambda()), 64, "hyper-cleaning"), 5);
+}
+
+// Meta-learning with the experiments' network (784 -> 128 -> 64) and 5-way 5-shot tasks (5 queries per
+// class: the 200 images have about 20 per class), batches of 16 of the 40 tasks: 2 chunks of tasks,
+// 7 and 7 chunks of rows in the network.
+TEST(Allocations, MetaLearningIterationsAllocateNothing) {
+  MetaLearningOptions o;
+  o.shape = {5, 5, 5};
+  o.train_tasks = 40;
+  o.metric_tasks = 0;
+  const MetaLearning<float> p(images().train, images().validation, images().test, o);
+  EXPECT_GT(expect_no_allocations(p, p.initial_lambda(), 16, "meta-learning"), 3);
 }
 
 }  // namespace allocations_test

@@ -1,4 +1,4 @@
-// The oracles that run over chunks of examples in parallel (core/parallel.hpp): the chunking itself,
+// The oracles that run over chunks of examples or tasks in parallel (core/parallel.hpp): the chunking,
 // the math of batches cut into several chunks (finite differences, and the per-example sums they must
 // equal), and bit-identical results at one and two threads.
 #include <gtest/gtest.h>
@@ -11,6 +11,7 @@
 #include "bilevel/problems/finite_difference.hpp"
 #include "bilevel/problems/linear_softmax.hpp"
 #include "bilevel/problems/logistic_ho.hpp"
+#include "bilevel/problems/meta_learning.hpp"
 #include "problem_fixtures.hpp"
 
 namespace bilevel {
@@ -157,6 +158,65 @@ TEST(ParallelOracles, EquilibriumGivesTheSameBitsAtOneAndTwoThreads) {
   }
   const Vector<double> w_all = random_vector(200 * p.block_dim(), 0.5, 7);
   auto metrics = [&] { return p.metrics(lambda, w_all); };
+  EXPECT_EQ(at_threads(1, metrics), at_threads(2, metrics));
+}
+
+// Meta-learning with 40 tasks of 6 support and 6 query images from the 200 fixture images, and a
+// batch of 30 of them with repeats: 2 chunks of tasks, 2 chunks of rows (180 support and 180 query
+// rows) in the network, 12 chunks of the first layer's weight-gradient columns.
+MetaLearning<double> meta_learning200() {
+  const FixtureSplits s = fixture_splits();
+  MetaLearningOptions o;
+  o.layers = {16, 8};
+  o.shape = {3, 2, 2};
+  o.train_tasks = 40;
+  o.metric_tasks = 3;
+  return MetaLearning<double>(fashion200(), s.validation, s.test, o);
+}
+
+std::vector<SampleId> thirty_of_forty_tasks() {
+  std::vector<SampleId> blocks;
+  for (SampleId i = 0; i < 30; ++i) blocks.push_back((i * 7) % 40);
+  return blocks;
+}
+
+TEST(ParallelOracles, MetaLearningCutsItsBatchIntoSeveralChunks) {
+  EXPECT_EQ(chunks_of(30, (kMinChunkRows + 5) / 6).count, 2);  // tasks of 6 support examples
+  EXPECT_EQ(row_chunks(180).count, 2);
+}
+
+TEST(ParallelOracles, MetaLearningOraclesOfSeveralChunksPassFiniteDifferences) {
+  const auto p = meta_learning200();
+  // Near the initialisation: at meta_learning_test's saturated point, 40 tasks' sums of curvature put
+  // the central differences' own error (about 1e-7) above the relative tolerance of small derivatives.
+  const Vector<double> lambda = p.initial_lambda() + random_vector(p.dim_lambda(), 0.05, 2);
+  expect_block_oracles_pass_finite_differences(p, thirty_of_forty_tasks(), lambda);
+}
+
+// Every meta-learning oracle and the metrics (the network on the query images of all tasks) give the
+// same bits at one and two threads.
+TEST(ParallelOracles, MetaLearningGivesTheSameBitsAtOneAndTwoThreads) {
+  const auto p = meta_learning200();
+  const Vector<double> lambda = random_vector(p.dim_lambda(), 0.2, 2) + p.initial_lambda() * 2.0;
+  const std::vector<SampleId> blocks = thirty_of_forty_tasks();
+  const Index dim_w = static_cast<Index>(blocks.size()) * p.block_dim();
+  const Vector<double> w = random_vector(dim_w, 0.5, 5), u = random_vector(dim_w, 1.0, 6);
+  auto compute = [&] {
+    const auto fresh = meta_learning200();  // its own feature cache: each thread count runs the network
+    std::vector<Vector<double>> out(5);
+    out[0].resize(dim_w);
+    fresh.map(w, lambda, blocks, out[0]);
+    out[1].resize(dim_w);
+    fresh.map_vjp_w(w, lambda, u, blocks, out[1]);
+    out[2].resize(fresh.dim_lambda());
+    fresh.map_vjp_lambda(w, lambda, u, blocks, out[2]);
+    const double e = fresh.outer(w, lambda, blocks, &out[3], &out[4]);
+    out.push_back(Vector<double>::Constant(1, e));
+    return out;
+  };
+  EXPECT_EQ(at_threads(1, compute), at_threads(2, compute));
+  const Vector<double> w_all = random_vector(40 * p.block_dim(), 0.5, 7);
+  auto metrics = [&] { return meta_learning200().metrics(lambda, w_all); };
   EXPECT_EQ(at_threads(1, metrics), at_threads(2, metrics));
 }
 

@@ -35,12 +35,15 @@ struct RowChunks {
   Index length(Index c) const { return std::min(size, rows - c * size); }
 };
 
-inline RowChunks row_chunks(Index rows) {
-  if (rows <= 0) return {0, 0, 1};  // one empty chunk: callers' sums stay defined
-  const Index count = std::clamp<Index>(rows / kMinChunkRows, 1, kMaxChunks);
-  const Index size = (rows + count - 1) / count;
-  return {rows, size, (rows + size - 1) / size};
+// The chunking of n items (rows, tasks, columns) into chunks of at least min_items each (but one).
+inline RowChunks chunks_of(Index n, Index min_items) {
+  if (n <= 0) return {0, 0, 1};  // one empty chunk: callers' sums stay defined
+  const Index count = std::clamp<Index>(n / std::max<Index>(min_items, 1), 1, kMaxChunks);
+  const Index size = (n + count - 1) / count;
+  return {n, size, (n + size - 1) / size};
 }
+
+inline RowChunks row_chunks(Index rows) { return chunks_of(rows, kMinChunkRows); }
 
 // The threads parallel loops use (the process-wide OpenMP setting); 1 without OpenMP.
 inline int thread_count() {
@@ -73,11 +76,22 @@ class ScopedThreadCount {
   int before_;
 };
 
+// True inside a parallel loop's chunk: a loop nested in it runs on the calling thread.
+inline bool in_parallel_loop() {
+#ifdef _OPENMP
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
 // Calls f(c, begin, length) for every chunk c, in parallel. f must write only what belongs to its
-// chunk. An exception thrown by f is rethrown here (the first chunk's, by chunk order).
+// chunk. An exception thrown by f is rethrown here (the first chunk's, by chunk order). Nested in
+// another loop's chunk (meta-learning's tasks call the softmax kernels), it runs the chunks in order
+// on the calling thread: the same results, without a team of threads per call.
 template <class F>
 void for_each_chunk(const RowChunks& chunks, F&& f) {
-  if (chunks.count <= 1 || thread_count() <= 1) {
+  if (chunks.count <= 1 || thread_count() <= 1 || in_parallel_loop()) {
     for (Index c = 0; c < chunks.count; ++c) f(c, chunks.begin(c), chunks.length(c));
     return;
   }

@@ -20,7 +20,8 @@
 //
 // The features of the blocks last asked for are cached (keyed by lambda and the blocks), since the LL
 // and LS steps of one hypergradient all use the same lambda: the network runs once per hypergradient,
-// not once per step. The cache makes one instance unsafe for concurrent oracle calls.
+// not once per step. The cache makes one instance unsafe for concurrent oracle calls (the oracles
+// themselves run their tasks and the network in parallel).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -32,6 +33,8 @@
 
 #include "bilevel/core/constraints.hpp"
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/parallel.hpp"
+#include "bilevel/core/scratch.hpp"
 #include "bilevel/core/types.hpp"
 #include "bilevel/data/dataset.hpp"
 #include "bilevel/data/tasks.hpp"
@@ -81,74 +84,95 @@ class MetaLearning {
   const MetaLearningOptions& options() const { return o_; }
   Vector<S> initial_lambda() const { return net_.initial(o_.seed, o_.init_scale); }
 
+  // The tasks of a batch run in parallel, in chunks of whole tasks (task_chunks), and the network over
+  // chunks of rows (problems/mlp.hpp); sums over tasks are added chunk by chunk in a fixed order, so
+  // every thread count gives the same bits. Temporaries live in scratch memory (core/scratch.hpp):
+  // after the first call at a batch size, no oracle allocates.
   void map(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, VectorRef<S> out) const {
+    struct Grad;
     const Features& f = features(lambda, blocks);
-    for (std::size_t j = 0; j < blocks.size(); ++j) {
+    for_each_task(blocks.size(), [&](Index, std::size_t j) {
       const auto wj = head(w, j);
-      Matrix<S> grad(wj.rows(), wj.cols());
+      auto grad = scratch_matrix<Grad, S>(wj.rows(), wj.cols());
       softmax::MatrixOut<S> grad_out(grad);
       softmax::loss_and_grad<S>(support_features(f, j), task(blocks[j]).support_labels, wj, &grad_out);
       head(out, j) = wj - step() * (grad + mu() * wj);
-    }
+    });
   }
 
   void map_vjp_w(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch blocks,
                  VectorRef<S> out) const {
+    struct Curvature;
     const Features& f = features(lambda, blocks);
-    for (std::size_t j = 0; j < blocks.size(); ++j) {
+    for_each_task(blocks.size(), [&](Index, std::size_t j) {
       const auto uj = head(u, j);
-      Matrix<S> hu(uj.rows(), uj.cols());
+      auto hu = scratch_matrix<Curvature, S>(uj.rows(), uj.cols());
       softmax::hessian_vector<S>(support_features(f, j), task(blocks[j]).support_labels, head(w, j), uj, hu);
       head(out, j) = uj - step() * (hu + mu() * uj);
-    }
+    });
   }
 
   void map_vjp_lambda(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch blocks,
                       VectorRef<S> out) const {
+    struct Cotangent;
+    struct Probabilities;
+    struct Curvature;
     const Features& f = features(lambda, blocks);
     const Index s = o_.shape.support_size();
-    RowMatrix<S> d_features(f.support.back().rows(), net_.output_dim());
-    for (std::size_t j = 0; j < blocks.size(); ++j) {
+    auto d_features = scratch_rows<Cotangent, S>(f.support.back().rows(), net_.output_dim());
+    for_each_task(blocks.size(), [&](Index, std::size_t j) {
       const auto fj = support_features(f, j);
       const auto wj = head(w, j), uj = head(u, j);
       const auto& y = task(blocks[j]).support_labels;
-      Matrix<S> p = fj * wj;
+      auto p = scratch_matrix<Probabilities, S>(s, wj.cols());
+      p.noalias() = fj * wj;
       softmax::softmax_rows<S>(p, y);
-      Matrix<S> ja = fj * uj;
+      auto ja = scratch_matrix<Curvature, S>(s, wj.cols());
+      ja.noalias() = fj * uj;
       softmax::apply_softmax_jacobian<S>(p, ja);  // J o (F U)
       for (Index i = 0; i < p.rows(); ++i) p(i, y[static_cast<std::size_t>(i)]) -= S(1);   // P - Y
-      d_features.middleRows(static_cast<Index>(j) * s, s).noalias() =
-          (-step() / static_cast<S>(s)) * (p * uj.transpose() + ja * wj.transpose());
-    }
+      auto dj = d_features.middleRows(static_cast<Index>(j) * s, s);
+      dj.noalias() = p * uj.transpose();
+      dj.noalias() += ja * wj.transpose();
+      dj *= -step() / static_cast<S>(s);
+    });
     out.setZero();
-    net_.backward(lambda, f.support, std::move(d_features), out);
+    net_.backward(lambda, f.support, d_features, out);
   }
 
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, Vector<S>* grad_w, Vector<S>* grad_lambda) const {
+    struct Losses;
+    struct Cotangent;
+    struct Residual;
+    struct Grad;
     const Features& f = features(lambda, blocks);
     const Index q = o_.shape.query_size();
     const auto m = static_cast<S>(blocks.size());
-    if (grad_w) grad_w->resize(static_cast<Index>(blocks.size()) * block_dim());
-    RowMatrix<S> d_features;
-    if (grad_lambda) d_features.resize(f.query.back().rows(), net_.output_dim());
-    S total = 0;
-    for (std::size_t j = 0; j < blocks.size(); ++j) {
+    if (grad_w) grad_w->resize(static_cast<Index>(blocks.size()) * block_dim());  // no allocation at the same size
+    const RowChunks chunks = task_chunks(blocks.size());
+    auto losses = scratch_matrix<Losses, S>(1, chunks.count);  // one sum per chunk of tasks
+    losses.setZero();
+    auto d_features = scratch_rows<Cotangent, S>(grad_lambda ? f.query.back().rows() : 0, net_.output_dim());
+    for_each_task(blocks.size(), [&](Index c, std::size_t j) {
       const auto fj = query_features(f, j);
       const auto wj = head(w, j);
-      Matrix<S> residual(fj.rows(), wj.cols());
-      Matrix<S> grad(wj.rows(), wj.cols());
+      auto residual = scratch_matrix<Residual, S>(fj.rows(), wj.cols());
+      auto grad = scratch_matrix<Grad, S>(wj.rows(), wj.cols());
       softmax::MatrixOut<S> grad_out(grad), residual_out(residual);
-      total += softmax::loss_and_grad<S>(fj, task(blocks[j]).query_labels, wj, grad_w ? &grad_out : nullptr, &residual_out);
+      losses(c) += softmax::loss_and_grad<S>(fj, task(blocks[j]).query_labels, wj, grad_w ? &grad_out : nullptr,
+                                             &residual_out);
       if (grad_w) head(*grad_w, j) = grad / m;
-      if (grad_lambda)
-        d_features.middleRows(static_cast<Index>(j) * q, q).noalias() =
-            residual * wj.transpose() / (static_cast<S>(q) * m);
-    }
+      if (grad_lambda) {
+        auto dj = d_features.middleRows(static_cast<Index>(j) * q, q);
+        dj.noalias() = residual * wj.transpose();
+        dj /= static_cast<S>(q) * m;
+      }
+    });
     if (grad_lambda) {
       grad_lambda->setZero(dim_lambda());
-      net_.backward(lambda, f.query, std::move(d_features), *grad_lambda);
+      net_.backward(lambda, f.query, d_features, *grad_lambda);
     }
-    return total / m;
+    return sum_columns_in_order(losses)(0) / m;
   }
 
   // Query loss and accuracy, averaged over tasks: of the M training tasks (heads from w, the states of
@@ -175,6 +199,7 @@ class MetaLearning {
 
  private:
   struct Features {
+    bool valid = false;  // lambda and blocks name the activations below
     Vector<S> lambda;
     std::vector<SampleId> blocks;
     std::vector<RowMatrix<S>> support, query;  // network activations; task j's rows are its j-th slice
@@ -209,23 +234,48 @@ class MetaLearning {
     return f.query.back().middleRows(static_cast<Index>(j) * q, q);
   }
 
+  // Chunks of whole tasks of a batch of m, each with at least kMinChunkRows support examples (but one):
+  // the cut depends on the batch only, never on the thread count.
+  RowChunks task_chunks(std::size_t m) const {
+    const Index s = o_.shape.support_size();
+    return chunks_of(static_cast<Index>(m), (kMinChunkRows + s - 1) / s);
+  }
+  // f(c, j) for every task j of a batch of m, in parallel over task_chunks(m) (c: j's chunk); f writes
+  // only what belongs to task j or to chunk c.
+  template <class F>
+  void for_each_task(std::size_t m, F&& f) const {
+    for_each_chunk(task_chunks(m), [&](Index c, Index begin, Index count) {
+      for (Index j = begin; j < begin + count; ++j) f(c, static_cast<std::size_t>(j));
+    });
+  }
+
   // The network's activations on the support and query examples of `blocks`, recomputed only when
-  // lambda or the blocks differ from the last call.
+  // lambda or the blocks differ from the last call. The examples are gathered into the first
+  // activation matrices themselves: at a repeated batch size nothing is allocated.
   const Features& features(ConstVectorRef<S> lambda, Batch blocks) const {
-    if (cache_.lambda.size() == lambda.size() && cache_.lambda == lambda &&
+    if (cache_.valid && cache_.lambda.size() == lambda.size() && cache_.lambda == lambda &&
         std::equal(blocks.begin(), blocks.end(), cache_.blocks.begin(), cache_.blocks.end()))
       return cache_;
+    for (SampleId id : blocks) task(id);  // every id checked before anything changes
+    cache_.valid = false;  // until the recomputation below completes
+    const auto layers = static_cast<std::size_t>(net_.num_layers() + 1);
+    cache_.support.resize(layers);
+    cache_.query.resize(layers);
     const Index s = o_.shape.support_size(), q = o_.shape.query_size();
-    RowMatrix<S> xs(static_cast<Index>(blocks.size()) * s, train_.cols()), xq(static_cast<Index>(blocks.size()) * q, train_.cols());
-    for (std::size_t j = 0; j < blocks.size(); ++j) {
+    RowMatrix<S>& xs = cache_.support[0];
+    RowMatrix<S>& xq = cache_.query[0];
+    xs.resize(static_cast<Index>(blocks.size()) * s, train_.cols());
+    xq.resize(static_cast<Index>(blocks.size()) * q, train_.cols());
+    for_each_task(blocks.size(), [&](Index, std::size_t j) {  // reads scattered rows: in parallel too
       const Task& t = task(blocks[j]);
       for (Index i = 0; i < s; ++i) xs.row(static_cast<Index>(j) * s + i) = train_.row(t.support[static_cast<std::size_t>(i)]);
       for (Index i = 0; i < q; ++i) xq.row(static_cast<Index>(j) * q + i) = train_.row(t.query[static_cast<std::size_t>(i)]);
-    }
-    net_.forward(lambda, xs, cache_.support);
-    net_.forward(lambda, xq, cache_.query);
+    });
+    net_.forward(lambda, cache_.support);
+    net_.forward(lambda, cache_.query);
     cache_.lambda = lambda;
     cache_.blocks.assign(blocks.begin(), blocks.end());
+    cache_.valid = true;
     return cache_;
   }
 

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/parallel.hpp"
 #include "bilevel/core/rng.hpp"
+#include "bilevel/core/scratch.hpp"
 #include "bilevel/core/types.hpp"
 
 namespace bilevel {
@@ -33,7 +35,7 @@ class TanhMlp {
   Index num_layers() const { return static_cast<Index>(sizes_.size()) - 1; }
   Index num_parameters() const {
     Index n = 0;
-    for (Index l = 1; l <= num_layers(); ++l) n += sizes_[l] * sizes_[l - 1] + sizes_[l];
+    for (Index l = 1; l <= num_layers(); ++l) n += layer_parameters(l);
     return n;
   }
 
@@ -41,32 +43,67 @@ class TanhMlp {
   void forward(ConstVectorRef<S> params, const RowMatrix<S>& x, std::vector<RowMatrix<S>>& acts) const {
     acts.resize(static_cast<std::size_t>(num_layers() + 1));
     acts[0] = x;
-    Index offset = 0;
-    for (Index l = 1; l <= num_layers(); ++l) {
-      const auto w = weight(params, l, offset);
-      const auto b = bias(params, l, offset);
-      RowMatrix<S>& a = acts[static_cast<std::size_t>(l)];
-      a.noalias() = acts[static_cast<std::size_t>(l - 1)] * w.transpose();
-      a.rowwise() += b.transpose();
-      a = a.array().tanh();
-      offset += sizes_[l] * sizes_[l - 1] + sizes_[l];
-    }
+    forward(params, acts);
   }
 
-  // grad (num_parameters) += the parameters' part of the vjp of the features with cotangent d_out.
-  void backward(ConstVectorRef<S> params, const std::vector<RowMatrix<S>>& acts, RowMatrix<S> d_out,
+  // The same with the input already in acts[0] (the caller gathers it there). Parallel over chunks of
+  // rows (core/parallel.hpp): rows are independent, so every thread count gives the same bits. No
+  // allocation once the activations have their sizes.
+  void forward(ConstVectorRef<S> params, std::vector<RowMatrix<S>>& acts) const {
+    if (acts.empty() || acts[0].cols() != input_dim())
+      throw InvalidOptions(fmt::format("network input: {} columns, the network takes {}", acts.empty() ? 0 : acts[0].cols(),
+                                       input_dim()));
+    const Index n = acts[0].rows();
+    acts.resize(static_cast<std::size_t>(num_layers() + 1));
+    for (Index l = 1; l <= num_layers(); ++l) acts[static_cast<std::size_t>(l)].resize(n, sizes_[l]);
+    for_each_chunk(row_chunks(n), [&](Index, Index begin, Index m) {
+      Index offset = 0;
+      for (Index l = 1; l <= num_layers(); ++l) {
+        auto a = acts[static_cast<std::size_t>(l)].middleRows(begin, m);
+        a.noalias() = acts[static_cast<std::size_t>(l - 1)].middleRows(begin, m) * weight(params, l, offset).transpose();
+        a.rowwise() += bias(params, l, offset).transpose();
+        a = a.array().tanh();
+        offset += layer_parameters(l);
+      }
+    });
+  }
+
+  // grad (num_parameters) += the parameters' part of the vjp of the features with cotangent d_out
+  // (n x output_dim, overwritten), at the activations `acts` of forward. Parallel, and the same bits at
+  // every thread count: the activations' cotangents by chunks of rows; each weight gradient
+  // dZ_l^T A_{l-1} by chunks of its columns, each chunk summing over all rows (no partial sums to add
+  // up, where chunks of rows would each need a copy of the whole gradient). Scratch memory only.
+  void backward(ConstVectorRef<S> params, const std::vector<RowMatrix<S>>& acts, Eigen::Ref<RowMatrix<S>> d_out,
                 VectorRef<S> grad) const {
-    std::vector<Index> offsets(static_cast<std::size_t>(num_layers() + 1), 0);
-    for (Index l = 1; l <= num_layers(); ++l)
-      offsets[static_cast<std::size_t>(l)] = offsets[static_cast<std::size_t>(l - 1)] + sizes_[l] * sizes_[l - 1] + sizes_[l];
-    RowMatrix<S>& d = d_out;  // dA_l, then dZ_l
+    struct Even;
+    struct Odd;
+    using RowsView = Eigen::Map<RowMatrix<S>, 0, Eigen::OuterStride<>>;
+    const Index n = d_out.rows();
+    if (d_out.cols() != output_dim() || acts.size() != static_cast<std::size_t>(num_layers() + 1) || acts.back().rows() != n)
+      throw InvalidOptions(fmt::format("network backward: a {} x {} cotangent for {} rows of {} features", n, d_out.cols(),
+                                       acts.empty() ? 0 : acts.back().rows(), output_dim()));
+    const RowChunks rows = row_chunks(n);
+    S* d = d_out.data();  // dA_l, then dZ_l (n x sizes_[l], row-major, leading dimension ld)
+    Index ld = d_out.outerStride();
+    Index offset = num_parameters();
     for (Index l = num_layers(); l >= 1; --l) {
       const std::size_t ul = static_cast<std::size_t>(l);
-      const Index offset = offsets[ul - 1];
-      d.array() *= S(1) - acts[ul].array().square();
-      Eigen::Map<Matrix<S>>(grad.data() + offset, sizes_[l], sizes_[l - 1]).noalias() += d.transpose() * acts[ul - 1];
-      grad.segment(offset + sizes_[l] * sizes_[l - 1], sizes_[l]) += d.colwise().sum().transpose();
-      if (l > 1) d = d * weight(params, l, offset);
+      offset -= layer_parameters(l);
+      const RowsView dz(d, n, sizes_[l], Eigen::OuterStride<>(ld));
+      // dA_{l-1}, in the buffer that does not hold dA_l
+      auto below = l % 2 ? scratch_rows<Odd, S>(n, l > 1 ? sizes_[l - 1] : 0) : scratch_rows<Even, S>(n, sizes_[l - 1]);
+      for_each_chunk(rows, [&](Index, Index begin, Index m) {
+        auto dzc = RowsView(d + begin * ld, m, sizes_[l], Eigen::OuterStride<>(ld));
+        dzc.array() *= S(1) - acts[ul].middleRows(begin, m).array().square();
+        if (l > 1) below.middleRows(begin, m).noalias() = dzc * weight(params, l, offset);
+      });
+      Eigen::Map<Matrix<S>> dw(grad.data() + offset, sizes_[l], sizes_[l - 1]);
+      for_each_chunk(row_chunks(sizes_[l - 1]), [&](Index, Index begin, Index k) {
+        dw.middleCols(begin, k).noalias() += dz.transpose() * acts[ul - 1].middleCols(begin, k);
+      });
+      grad.segment(offset + sizes_[l] * sizes_[l - 1], sizes_[l]) += dz.colwise().sum().transpose();
+      d = below.data();
+      ld = sizes_[l - 1];
     }
   }
 
@@ -78,7 +115,7 @@ class TanhMlp {
     for (Index l = 1; l <= num_layers(); ++l) {
       const double sd = scale / std::sqrt(static_cast<double>(sizes_[l - 1]));
       for (Index i = 0; i < sizes_[l] * sizes_[l - 1]; ++i) p(offset + i) = static_cast<S>(sd * rng.normal());
-      offset += sizes_[l] * sizes_[l - 1] + sizes_[l];
+      offset += layer_parameters(l);
     }
     return p;
   }
@@ -90,6 +127,7 @@ class TanhMlp {
   Eigen::Map<const Vector<S>> bias(ConstVectorRef<S> p, Index l, Index offset) const {
     return {p.data() + offset + sizes_[l] * sizes_[l - 1], sizes_[l]};
   }
+  Index layer_parameters(Index l) const { return sizes_[l] * sizes_[l - 1] + sizes_[l]; }  // W_l and b_l
   std::vector<Index> sizes_;  // input, layer 1, ..., layer L
 };
 
