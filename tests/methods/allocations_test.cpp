@@ -233,8 +233,8 @@ TEST(Allocations, HyperCleaningIterationsAllocateNothing) {
 }
 
 // Meta-learning with the experiments' network (784 -> 128 -> 64) and 5-way 5-shot tasks (5 queries per
-// class: the 200 images have about 20 per class), batches of 16 of the 40 tasks: 2 chunks of tasks,
-// 7 and 7 chunks of rows in the network.
+// class: the 200 images have about 20 per class), batches of 16 of the 40 tasks: 4 chunks of tasks,
+// and 6 chunks of rows in the network for the 400 support and for the 400 query images.
 TEST(Allocations, MetaLearningIterationsAllocateNothing) {
   MetaLearningOptions o;
   o.shape = {5, 5, 5};

@@ -110,6 +110,23 @@ TEST(ParallelOracles, LogisticHoOraclesOfSeveralChunksPassFiniteDifferences) {
   EXPECT_TRUE(report.passed()) << report.summary();
 }
 
+// The results of the five oracles of a separable problem on `blocks`: map, map_vjp_w, map_vjp_lambda,
+// outer's grad_w and grad_lambda, and outer's value.
+template <SeparableProblem P>
+std::vector<Vector<double>> block_oracles(const P& p, const Vector<double>& w, const Vector<double>& u,
+                                          const Vector<double>& lambda, Batch blocks) {
+  std::vector<Vector<double>> out(5);
+  out[0].resize(w.size());
+  p.map(w, lambda, blocks, out[0]);
+  out[1].resize(w.size());
+  p.map_vjp_w(w, lambda, u, blocks, out[1]);
+  out[2].resize(p.dim_lambda());
+  p.map_vjp_lambda(w, lambda, u, blocks, out[2]);
+  const double e = p.outer(w, lambda, blocks, &out[3], &out[4]);
+  out.push_back(Vector<double>::Constant(1, e));
+  return out;
+}
+
 Equilibrium<double> equilibrium200() {
   const FixtureSplits s = fixture_splits();
   EquilibriumOptions o;
@@ -142,18 +159,7 @@ TEST(ParallelOracles, EquilibriumGivesTheSameBitsAtOneAndTwoThreads) {
   for (const std::vector<SampleId>& blocks : {minibatch, all_ids(200)}) {
     const Index dim_w = static_cast<Index>(blocks.size()) * p.block_dim();
     const Vector<double> w = random_vector(dim_w, 0.5, 5), u = random_vector(dim_w, 1.0, 6);
-    auto compute = [&] {
-      std::vector<Vector<double>> out(5);
-      out[0].resize(dim_w);
-      p.map(w, lambda, blocks, out[0]);
-      out[1].resize(dim_w);
-      p.map_vjp_w(w, lambda, u, blocks, out[1]);
-      out[2].resize(p.dim_lambda());
-      p.map_vjp_lambda(w, lambda, u, blocks, out[2]);
-      const double e = p.outer(w, lambda, blocks, &out[3], &out[4]);
-      out.push_back(Vector<double>::Constant(1, e));
-      return out;
-    };
+    auto compute = [&] { return block_oracles(p, w, u, lambda, blocks); };
     EXPECT_EQ(at_threads(1, compute), at_threads(2, compute));
   }
   const Vector<double> w_all = random_vector(200 * p.block_dim(), 0.5, 7);
@@ -162,7 +168,7 @@ TEST(ParallelOracles, EquilibriumGivesTheSameBitsAtOneAndTwoThreads) {
 }
 
 // Meta-learning with 40 tasks of 6 support and 6 query images from the 200 fixture images, and a
-// batch of 30 of them with repeats: 2 chunks of tasks, 2 chunks of rows (180 support and 180 query
+// batch of 30 distinct ones of them: 2 chunks of tasks, 2 chunks of rows (180 support and 180 query
 // rows) in the network, 12 chunks of the first layer's weight-gradient columns.
 MetaLearning<double> meta_learning200() {
   const FixtureSplits s = fixture_splits();
@@ -201,18 +207,8 @@ TEST(ParallelOracles, MetaLearningGivesTheSameBitsAtOneAndTwoThreads) {
   const std::vector<SampleId> blocks = thirty_of_forty_tasks();
   const Index dim_w = static_cast<Index>(blocks.size()) * p.block_dim();
   const Vector<double> w = random_vector(dim_w, 0.5, 5), u = random_vector(dim_w, 1.0, 6);
-  auto compute = [&] {
-    const auto fresh = meta_learning200();  // its own feature cache: each thread count runs the network
-    std::vector<Vector<double>> out(5);
-    out[0].resize(dim_w);
-    fresh.map(w, lambda, blocks, out[0]);
-    out[1].resize(dim_w);
-    fresh.map_vjp_w(w, lambda, u, blocks, out[1]);
-    out[2].resize(fresh.dim_lambda());
-    fresh.map_vjp_lambda(w, lambda, u, blocks, out[2]);
-    const double e = fresh.outer(w, lambda, blocks, &out[3], &out[4]);
-    out.push_back(Vector<double>::Constant(1, e));
-    return out;
+  auto compute = [&] {  // a fresh problem, with its own feature cache: each thread count runs the network
+    return block_oracles(meta_learning200(), w, u, lambda, blocks);
   };
   EXPECT_EQ(at_threads(1, compute), at_threads(2, compute));
   const Vector<double> w_all = random_vector(40 * p.block_dim(), 0.5, 7);
