@@ -1,5 +1,5 @@
 #pragma once
-// The body of `bilevel hypergrad` for one built problem: the estimate at `lambda` (mean over `repeats`
+// The body of `bilevel hypergrad` for one built problem, erased (problems/any_problem.hpp): the estimate at `lambda` (mean over `repeats`
 // independent seeds), compared with the exact hypergradient when the problem has one, or with the
 // accurate one of the evaluator ([evaluation]) when `reference = true`; one JSON object.
 #include <algorithm>
@@ -46,17 +46,15 @@ int hypergrad_on_problem(const P& problem, Config& c, std::ostream& out, const s
   std::optional<Vector<double>> reference_h;
   const char* reference_name = nullptr;
   std::optional<double> reference_ll_residual;
-  if constexpr (requires { problem.exact(lambda); }) {
+  if (has_closed_form(problem)) {
     reference_h = problem.exact(lambda).hypergradient.template cast<double>();
     reference_name = "exact_hypergradient";
-  } else {
-    if (reference) {
-      typename EngineFor<P>::Evaluator evaluator(problem, evaluation);
-      const Evaluation<S> e = evaluator.evaluate(lambda, 1.0);
-      reference_h = e.gradient.template cast<double>();
-      reference_name = "reference_hypergradient";
-      reference_ll_residual = e.ll_residual;
-    }
+  } else if (reference) {
+    typename EngineFor<P>::Evaluator evaluator(problem, evaluation);
+    const Evaluation<S> e = evaluator.evaluate(lambda, 1.0);
+    reference_h = e.gradient.template cast<double>();
+    reference_name = "reference_hypergradient";
+    reference_ll_residual = e.ll_residual;
   }
 
   // Independent repeats (seeds seed, seed + 1, ...) each from a cold state, to measure the spread.

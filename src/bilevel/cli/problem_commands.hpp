@@ -1,8 +1,8 @@
 #pragma once
 // The problems the command line knows, one translation unit each (cli/problem_commands/), so every
-// problem is compiled once, in both precisions, for both `run` and `hypergrad`, and the files build in
-// parallel. Each entry reads its own [problem] keys, builds the problem and runs the requested command
-// on it (cli/run_on_problem.hpp, cli/hypergrad_on_problem.hpp).
+// problem is compiled once, in both precisions, and the files build in parallel. Each entry reads its
+// own [problem] keys, builds the problem and runs the requested command on it, erased
+// (cli/execute_on_problem.hpp; the commands: cli/run_on_problem.hpp, cli/hypergrad_on_problem.hpp).
 #include <ostream>
 #include <span>
 #include <string>

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <string_view>
+#include <utility>
 
 #include "bilevel/cli/config.hpp"
 #include "bilevel/core/types.hpp"
@@ -19,11 +20,12 @@ Vector<S> read_lambda(Config& c, Index dim_lambda) {
 }
 
 // The starting lambda: the top-level `lambda` when given, else the problem's own initialisation where
-// it has one (equilibrium models: seeded small random weights), else 0.
+// it has one (equilibrium models: seeded small random weights), else 0. P is an erased problem
+// (problems/any_problem.hpp), whose initial_lambda() is empty when the problem has none.
 template <class P>
 Vector<typename P::Scalar> read_initial_lambda(Config& c, const P& problem) {
-  if constexpr (requires { problem.initial_lambda(); }) {
-    if (!c.has("lambda")) return problem.initial_lambda();
+  if (!c.has("lambda")) {
+    if (auto own = problem.initial_lambda()) return std::move(*own);
   }
   return read_lambda<typename P::Scalar>(c, problem.dim_lambda());
 }

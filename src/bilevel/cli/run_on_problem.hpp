@@ -1,6 +1,7 @@
 #pragma once
-// The body of `bilevel run` for one built problem: reads the method and evaluation keys, runs the outer
-// loop and writes config.toml, metrics.jsonl and summary.json into the output directory.
+// The body of `bilevel run` for one built problem, erased (problems/any_problem.hpp): reads the method
+// and evaluation keys, runs the outer loop and writes config.toml, metrics.jsonl and summary.json into
+// the output directory.
 #include <filesystem>
 #include <optional>
 #include <ostream>
@@ -119,7 +120,7 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
   nlohmann::ordered_json summary;
   summary["problem"] = c.get_string("problem.name", "quadratic");
   summary["method"] = method.method;
-  if constexpr (requires { problem.gamma(); }) summary["gamma"] = static_cast<double>(problem.gamma());
+  if (const auto gamma = problem.gamma()) summary["gamma"] = *gamma;
   RunSummary<S> result;
   try {
     result = saved ? loop->resume(saved->loop, state_path.string(), callbacks) : loop->run(lambda, callbacks);

@@ -37,13 +37,6 @@ struct EvaluationOptions {
   bool at_start = true;
 };
 
-// A problem may report metrics of its own at (lambda, w(lambda)), e.g. loss and accuracy per split.
-using NamedValues = std::vector<std::pair<std::string, double>>;
-template <class P>
-concept HasProblemMetrics = requires(const P& p, ConstVectorRef<typename P::Scalar> x) {
-  { p.metrics(x, x) } -> std::convertible_to<NamedValues>;
-};
-
 template <class S>
 struct Evaluation {
   double objective = 0;           // f(lambda)
@@ -63,8 +56,9 @@ class Evaluator {
 
   Evaluator(const P& problem, EvaluationOptions options = {})
       : p_(problem), o_(options),
-        tolerance_(options.tolerance > 0 ? options.tolerance : (sizeof(S) >= 8 ? 1e-10 : 1e-5)) {
-    if constexpr (!has_exact) {
+        tolerance_(options.tolerance > 0 ? options.tolerance : (sizeof(S) >= 8 ? 1e-10 : 1e-5)),
+        exact_(has_closed_form(problem)) {
+    if (!exact_) {
       if (problem.ll_population() == kUnboundedPopulation || problem.ul_population() == kUnboundedPopulation)
         throw InvalidOptions(
             "cannot evaluate metrics: the problem draws from an unbounded stream and has no closed form");
@@ -85,12 +79,14 @@ class Evaluator {
 
   Evaluation<S> evaluate(ConstVectorRef<S> lambda, double alpha) {
     Evaluation<S> e;
-    if constexpr (has_exact) {
-      const auto x = p_.exact(lambda);
-      e.objective = static_cast<double>(x.value);
-      e.gradient = x.hypergradient;
-      e.exact = true;
-      if constexpr (HasProblemMetrics<P>) e.metrics = p_.metrics(lambda, x.w);
+    if (exact_) {
+      if constexpr (MayHaveClosedForm<P>) {
+        const auto x = p_.exact(lambda);
+        e.objective = static_cast<double>(x.value);
+        e.gradient = x.hypergradient;
+        e.exact = true;
+        if constexpr (HasProblemMetrics<P>) e.metrics = p_.metrics(lambda, x.w);
+      }
     } else {
       // Warm-started from the previous evaluation only (never from the run's state), full batches.
       e.ll_steps = solve_lower_level(lambda);
@@ -137,8 +133,6 @@ class Evaluator {
   }
 
  private:
-  static constexpr bool has_exact = requires(const P& p, ConstVectorRef<S> l) { p.exact(l); };
-
   // w(lambda) to the tolerance, into state_.w; returns the map evaluations spent. With a symmetric
   // Jacobian (an LL minimisation): Newton's method on the residual r(w) = Phi(w) - w, each step
   // solving (I - d_w Phi) d = r by CG to 1/10 of ||r|| and halving d until ||r|| decreases, until
@@ -220,6 +214,7 @@ class Evaluator {
   const P& p_;
   EvaluationOptions o_;
   double tolerance_;
+  bool exact_;  // closed form (problems/problem.hpp: has_closed_form), else the accurate solve below
   std::optional<HypergradientEstimator<P>> estimator_;
   MinibatchSampler full_, full_ul_;
   double last_residual_ = 0;  // ||Phi(w) - w|| at the end of the last accurate LL solve

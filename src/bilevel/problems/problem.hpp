@@ -10,6 +10,9 @@
 //
 // Problems know math, not algorithms: they never draw samples, count calls or hold solver state.
 #include <concepts>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "bilevel/core/constraints.hpp"
 #include "bilevel/core/types.hpp"
@@ -63,5 +66,38 @@ concept MinimizationProblem =
       { p.outer(x, x, b, g, g) } -> std::convertible_to<typename P::Scalar>;
       { p.constraint() } -> std::convertible_to<const ConstraintSet<typename P::Scalar>&>;
     };
+
+// What a problem may offer beyond the oracles.
+
+// Metrics of its own at (lambda, w(lambda)), e.g. loss and accuracy per split.
+using NamedValues = std::vector<std::pair<std::string, double>>;
+template <class P>
+concept HasProblemMetrics = requires(const P& p, ConstVectorRef<typename P::Scalar> x) {
+  { p.metrics(x, x) } -> std::convertible_to<NamedValues>;
+};
+
+// A closed form, `exact(lambda)`: the exact quantities at one lambda. v solves
+// v = d_w Phi^T v + grad_w E, so that grad f = grad_lambda E + d_lambda Phi^T v (the sign convention of
+// the whole project).
+template <class S>
+struct ExactSolution {
+  Vector<S> w;
+  Vector<S> v;
+  Vector<S> hypergradient;
+  S value;
+};
+template <class P>
+concept MayHaveClosedForm = requires(const P& p, ConstVectorRef<typename P::Scalar> x) {
+  { p.exact(x) } -> std::convertible_to<ExactSolution<typename P::Scalar>>;
+};
+// Whether exact() may be called: a type-erased problem (any_problem.hpp) has the member always and
+// says at run time whether the problem behind it has a closed form.
+template <class P>
+bool has_closed_form(const P& p) {
+  if constexpr (requires { { p.has_closed_form() } -> std::convertible_to<bool>; })
+    return p.has_closed_form();
+  else
+    return MayHaveClosedForm<P>;
+}
 
 }  // namespace bilevel

@@ -46,16 +46,6 @@ struct QuadraticOptions {
   }
 };
 
-// The exact quantities at one lambda. v solves v = d_w Phi^T v + grad_w E, so that
-// grad f = grad_lambda E + d_lambda Phi^T v (the sign convention of the whole project).
-template <class S>
-struct ExactSolution {
-  Vector<S> w;
-  Vector<S> v;
-  Vector<S> hypergradient;
-  S value;
-};
-
 namespace detail {
 
 // Adds to each block sigma times the batch mean of per-sample standard-normal matrices whose entries
