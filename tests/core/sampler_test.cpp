@@ -67,6 +67,42 @@ TEST(Sampler, SameSeedSameBatches) {
   }
 }
 
+// BSGM changes the batch size between draws: set_batch_size must give exactly the draws (and the saved
+// state) of a sampler constructed with the new size, from whatever state the old draws left.
+TEST(Sampler, ResizedSamplerDrawsAsANewOne) {
+  struct Case {
+    Index population;
+    Sampling sampling;
+    std::vector<Index> sizes;
+  };
+  const Case cases[] = {{30, Sampling::kWithoutReplacement, {4, 9, 30, 5, 30, 2}},
+                        {30, Sampling::kWithReplacement, {4, 40, 3}},
+                        {kUnboundedPopulation, Sampling::kWithoutReplacement, {4, 8, 16, 3}}};
+  for (const Case& c : cases) {
+    MinibatchSampler resized(c.population, c.sizes.front(), c.sampling);
+    Rng rng(11);
+    for (Index size : c.sizes) {
+      resized.set_batch_size(size);
+      MinibatchSampler fresh(c.population, size, c.sampling);
+      ArchiveWriter a, b;
+      resized.save(a);
+      fresh.save(b);
+      EXPECT_EQ(a.bytes(), b.bytes()) << "population " << c.population << ", batch " << size;
+      for (int draw = 0; draw < 3; ++draw) {
+        Rng copy = rng;
+        const Batch x = resized.draw(rng);
+        const std::vector<SampleId> ids(x.begin(), x.end());
+        const Batch y = fresh.draw(copy);
+        EXPECT_EQ(ids, std::vector<SampleId>(y.begin(), y.end())) << "population " << c.population << ", batch " << size;
+        EXPECT_EQ(rng, copy);
+      }
+    }
+  }
+  MinibatchSampler s(10, 3);
+  EXPECT_THROW(s.set_batch_size(11), InvalidOptions);
+  EXPECT_THROW(s.set_batch_size(0), InvalidOptions);
+}
+
 TEST(Sampler, RejectsBatchLargerThanPopulation) {
   EXPECT_THROW(MinibatchSampler(10, 11), InvalidOptions);
   EXPECT_THROW(MinibatchSampler(10, 0), InvalidOptions);

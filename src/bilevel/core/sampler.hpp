@@ -45,18 +45,26 @@ class MinibatchSampler {
  public:
   MinibatchSampler() = default;
   MinibatchSampler(Index population, Index batch_size, Sampling sampling = Sampling::kWithoutReplacement)
-      : population_(population), batch_size_(batch_size), sampling_(sampling) {
-    if (batch_size <= 0) throw InvalidOptions("minibatch size must be positive, got " + std::to_string(batch_size));
+      : population_(population), sampling_(sampling) {
     if (population < 0) throw InvalidOptions("population size must be >= 0");
-    if (population != kUnboundedPopulation && sampling == Sampling::kWithoutReplacement &&
-        batch_size > population)
+    set_batch_size(batch_size);
+  }
+
+  // Starts again at `batch_size`, as a sampler constructed with it would (the same draws from the
+  // same generator), in the memory this one has: BSGM's growing batches reallocate only when a batch
+  // outgrows every earlier one, and the ids' vector then grows geometrically.
+  void set_batch_size(Index batch_size) {
+    if (batch_size <= 0) throw InvalidOptions("minibatch size must be positive, got " + std::to_string(batch_size));
+    if (population_ != kUnboundedPopulation && sampling_ == Sampling::kWithoutReplacement && batch_size > population_)
       throw InvalidOptions("minibatch size " + std::to_string(batch_size) + " exceeds the " +
-                           std::to_string(population) + " examples available (sampling without replacement)");
+                           std::to_string(population_) + " examples available (sampling without replacement)");
+    batch_size_ = batch_size;
     ids_.resize(static_cast<std::size_t>(batch_size));
     if (is_full_batch()) {
       std::iota(ids_.begin(), ids_.end(), SampleId{0});
-    } else if (population != kUnboundedPopulation && sampling == Sampling::kWithoutReplacement) {
-      permutation_.resize(static_cast<std::size_t>(population));
+      permutation_.clear();  // as a new sampler's: no permutation to save (its memory is kept)
+    } else if (population_ != kUnboundedPopulation && sampling_ == Sampling::kWithoutReplacement) {
+      permutation_.resize(static_cast<std::size_t>(population_));
       std::iota(permutation_.begin(), permutation_.end(), SampleId{0});
     }
   }

@@ -102,9 +102,9 @@ class HypergradientEstimator {
     o.outer_batch_size = outer_batch_size;
     o.validate(p_.ll_population(), p_.ul_population(), p_.jacobian_w_symmetric());
     if (!reverse_mode() && cross_batch_size != o_.cross_batch_size)
-      cross_sampler_ = make_sampler(p_.ll_population(), cross_batch_size, o_.cross_sampling);
+      cross_sampler_.set_batch_size(batch_or_all(p_.ll_population(), cross_batch_size));
     if (outer_batch_size != o_.outer_batch_size)
-      outer_sampler_ = make_sampler(p_.ul_population(), outer_batch_size, o_.outer_sampling);
+      outer_sampler_.set_batch_size(batch_or_all(p_.ul_population(), outer_batch_size));
     o_ = std::move(o);
     trace_samplers();
     size_trajectory();
@@ -197,8 +197,10 @@ class HypergradientEstimator {
     ls_outer_sampler_.trace_to(trace_, "ls_outer");
   }
 
+  // A batch size of 0 in the options is the full batch.
+  static Index batch_or_all(Index population, Index batch) { return batch == 0 ? population : batch; }
   static MinibatchSampler make_sampler(Index population, Index batch, Sampling sampling) {
-    return MinibatchSampler(population, batch == 0 ? population : batch, sampling);
+    return MinibatchSampler(population, batch_or_all(population, batch), sampling);
   }
 
   template <class V>
