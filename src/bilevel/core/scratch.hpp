@@ -24,6 +24,8 @@ template <class S>
 using ScratchMatrix = Eigen::Map<Matrix<S>, Eigen::AlignedMax>;
 template <class S>
 using ScratchRows = Eigen::Map<RowMatrix<S>, Eigen::AlignedMax>;
+template <class S>
+using ScratchVector = Eigen::Map<Vector<S>, Eigen::AlignedMax>;
 
 namespace scratch_detail {
 template <class Tag, class S>
@@ -48,6 +50,12 @@ ScratchMatrix<S> scratch_matrix(Index rows, Index cols) {
 template <class Tag, class S>
 ScratchRows<S> scratch_rows(Index rows, Index cols) {
   return {scratch_detail::buffer<Tag, S>(rows * cols), rows, cols};
+}
+
+// A scratch vector of n values of the calling thread (contents unspecified).
+template <class Tag, class S>
+ScratchVector<S> scratch_vector(Index n) {
+  return {scratch_detail::buffer<Tag, S>(n), n};
 }
 
 // n values of T (labels, weights) of the calling thread (contents unspecified).

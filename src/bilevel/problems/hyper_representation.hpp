@@ -21,6 +21,7 @@
 #include "bilevel/core/error.hpp"
 #include "bilevel/core/linalg.hpp"
 #include "bilevel/core/rng.hpp"
+#include "bilevel/core/scratch.hpp"
 #include "bilevel/core/types.hpp"
 
 namespace bilevel {
@@ -78,45 +79,47 @@ class HyperRepresentation {
   double smoothness() const { return smoothness_; }
   double radius() const { return radius_; }
 
+  // The oracles take their temporaries from scratch memory (core/scratch.hpp): none allocates once it
+  // has run at its largest batch. Each gathers the batch's rows X_b and targets y_b, then forms the
+  // residual r = X_b (H w) - y_b and the p-vectors X_b^T r.
   S ll_value(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch) const {
-    const auto [x, y] = rows(batch, false);
-    const Vector<S> r = x * (rep(lambda) * w) - y;
+    const auto g = gather(batch, false);
+    const auto r = residual(g, lambda, w);
     return r.squaredNorm() / (S(2) * static_cast<S>(batch.size())) + static_cast<S>(0.5 * o_.mu) * w.squaredNorm();
   }
 
   void ll_grad(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch, VectorRef<S> out) const {
-    const auto [x, y] = rows(batch, false);
-    const auto H = rep(lambda);
-    const Vector<S> r = x * (H * w) - y;
-    out = H.transpose() * (x.transpose() * r) / static_cast<S>(batch.size()) + static_cast<S>(o_.mu) * w;
+    const auto g = gather(batch, false);
+    const auto xr = back<Back>(g, residual(g, lambda, w));
+    out.noalias() = rep(lambda).transpose() * xr;
+    out = out / static_cast<S>(batch.size()) + static_cast<S>(o_.mu) * w;
   }
 
   void ll_hvp(ConstVectorRef<S>, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch, VectorRef<S> out) const {
-    const auto [x, y] = rows(batch, false);
-    const auto H = rep(lambda);
-    const Vector<S> xhu = x * (H * u);
-    out = H.transpose() * (x.transpose() * xhu) / static_cast<S>(batch.size()) + static_cast<S>(o_.mu) * u;
+    const auto g = gather(batch, false);
+    const auto xu = back<Back>(g, predictions<Curvature>(g, lambda, u));
+    out.noalias() = rep(lambda).transpose() * xu;
+    out = out / static_cast<S>(batch.size()) + static_cast<S>(o_.mu) * u;
   }
 
   void ll_mixed_vjp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch,
                     VectorRef<S> out) const {
-    const auto [x, y] = rows(batch, false);
-    const auto H = rep(lambda);
-    const Vector<S> r = x * (H * w) - y;
-    const Vector<S> xhu = x * (H * u);
-    Eigen::Map<Matrix<S>> g(out.data(), o_.input_dim, o_.representation);
-    g.noalias() = (x.transpose() * r) * u.transpose();
-    g.noalias() += (x.transpose() * xhu) * w.transpose();
-    g /= static_cast<S>(batch.size());
+    const auto g = gather(batch, false);
+    const auto xr = back<Back>(g, residual(g, lambda, w));
+    const auto xu = back<BackCurvature>(g, predictions<Curvature>(g, lambda, u));
+    Eigen::Map<Matrix<S>> d(out.data(), o_.input_dim, o_.representation);
+    d.noalias() = xr * u.transpose();
+    d.noalias() += xu * w.transpose();
+    d /= static_cast<S>(batch.size());
   }
 
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch, Vector<S>* grad_w, Vector<S>* grad_lambda) const {
-    const auto [x, y] = rows(batch, true);
-    const auto H = rep(lambda);
-    const Vector<S> r = x * (H * w) - y;
+    const auto g = gather(batch, true);
+    const auto r = residual(g, lambda, w);
     const S m = static_cast<S>(batch.size());
-    const Vector<S> xr = x.transpose() * r / m;
-    if (grad_w) *grad_w = H.transpose() * xr;
+    auto xr = back<Back>(g, r);
+    xr /= m;
+    if (grad_w) grad_w->noalias() = rep(lambda).transpose() * xr;
     if (grad_lambda) {
       grad_lambda->resize(dim_lambda());
       Eigen::Map<Matrix<S>>(grad_lambda->data(), o_.input_dim, o_.representation).noalias() = xr * w.transpose();
@@ -136,19 +139,59 @@ class HyperRepresentation {
     return Eigen::Map<const Matrix<S>>(lambda.data(), o_.input_dim, o_.representation);
   }
 
-  // The rows and targets of `batch` (a copy) from the training or validation split.
-  std::pair<RowMatrix<S>, Vector<S>> rows(Batch batch, bool validation) const {
+  // Scratch tags (core/scratch.hpp), one per temporary that is alive at the same time as another.
+  struct Rows;
+  struct Targets;
+  struct Head;
+  struct Predictions;
+  struct Curvature;
+  struct Back;
+  struct BackCurvature;
+
+  struct Gathered {
+    ScratchRows<S> x;
+    ScratchVector<S> y;
+  };
+
+  // The rows and targets of `batch` from the training or validation split, copied into scratch memory.
+  Gathered gather(Batch batch, bool validation) const {
     const RowMatrix<S>& x = validation ? xv_ : x_;
     const Vector<S>& y = validation ? yv_ : y_;
-    RowMatrix<S> xb(static_cast<Index>(batch.size()), x.cols());
-    Vector<S> yb(static_cast<Index>(batch.size()));
-    for (std::size_t k = 0; k < batch.size(); ++k) {
-      if (batch[k] >= static_cast<SampleId>(x.rows()))
-        throw InvalidOptions(fmt::format("hyper-representation: sample id {} outside the {} examples", batch[k], x.rows()));
-      xb.row(static_cast<Index>(k)) = x.row(static_cast<Index>(batch[k]));
-      yb(static_cast<Index>(k)) = y(static_cast<Index>(batch[k]));
+    const auto b = static_cast<Index>(batch.size());
+    Gathered g{scratch_rows<Rows, S>(b, x.cols()), scratch_vector<Targets, S>(b)};
+    for (Index k = 0; k < b; ++k) {
+      const SampleId id = batch[static_cast<std::size_t>(k)];
+      if (id >= static_cast<SampleId>(x.rows()))
+        throw InvalidOptions(fmt::format("hyper-representation: sample id {} outside the {} examples", id, x.rows()));
+      g.x.row(k) = x.row(static_cast<Index>(id));
+      g.y(k) = y(static_cast<Index>(id));
     }
-    return {std::move(xb), std::move(yb)};
+    return g;
+  }
+
+  // X_b (H v), in the scratch vector of Tag.
+  template <class Tag>
+  ScratchVector<S> predictions(const Gathered& g, ConstVectorRef<S> lambda, ConstVectorRef<S> v) const {
+    auto hv = scratch_vector<Head, S>(o_.input_dim);
+    hv.noalias() = rep(lambda) * v;
+    auto out = scratch_vector<Tag, S>(g.x.rows());
+    out.noalias() = g.x * hv;
+    return out;
+  }
+
+  // r = X_b (H w) - y_b.
+  ScratchVector<S> residual(const Gathered& g, ConstVectorRef<S> lambda, ConstVectorRef<S> w) const {
+    auto r = predictions<Predictions>(g, lambda, w);
+    r -= g.y;
+    return r;
+  }
+
+  // X_b^T v, in the scratch vector of Tag.
+  template <class Tag>
+  ScratchVector<S> back(const Gathered& g, const ScratchVector<S>& v) const {
+    auto out = scratch_vector<Tag, S>(g.x.cols());
+    out.noalias() = g.x.transpose() * v;
+    return out;
   }
 
   HyperRepresentationOptions o_;

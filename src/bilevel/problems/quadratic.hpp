@@ -15,7 +15,8 @@
 // M, N, c below; Q, p above), of mean zero and entry variance noise^2 / columns, so every oracle is
 // noisy yet unbiased and consistent with its derivatives. A minibatch averages its samples, so the
 // noise variance falls as 1/batch. Noisy problems draw from an unbounded stream of samples; exact ones
-// have a single example (id 0).
+// have a single example (id 0). A minibatch's perturbed data and the oracles' temporaries live in
+// scratch memory (core/scratch.hpp), so the oracles allocate nothing after their first call.
 #include <Eigen/Dense>
 #include <cmath>
 #include <memory>
@@ -24,6 +25,7 @@
 #include "bilevel/core/error.hpp"
 #include "bilevel/core/rng.hpp"
 #include "bilevel/core/sampler.hpp"
+#include "bilevel/core/scratch.hpp"
 #include "bilevel/problems/problem.hpp"
 
 namespace bilevel {
@@ -65,6 +67,14 @@ void add_batch_noise(std::uint64_t key, Batch batch, double sigma, Blocks&... bl
   }
 }
 
+// A copy of `m` in the calling thread's scratch buffer of Tag: the data a minibatch perturbs.
+template <class Tag, class Dense>
+ScratchMatrix<typename Dense::Scalar> scratch_copy(const Dense& m) {
+  auto copy = scratch_matrix<Tag, typename Dense::Scalar>(m.rows(), m.cols());
+  copy = m;
+  return copy;
+}
+
 inline Matrix<double> gaussian(Rng& rng, Index rows, Index cols, double scale) {
   Matrix<double> m(rows, cols);
   for (Index j = 0; j < cols; ++j)
@@ -100,8 +110,8 @@ class QuadraticUpper {
   S value_and_grads(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch, Vector<S>* grad_w,
                     Vector<S>* grad_lambda) const {
     if (noise_ == 0) return evaluate(Q_, p_, w, lambda, grad_w, grad_lambda);
-    Matrix<S> q = Q_;
-    Vector<S> p = p_;
+    auto q = detail::scratch_copy<NoisyQ>(Q_);
+    auto p = detail::scratch_copy<NoisyP>(p_);
     detail::add_batch_noise<S>(key_, batch, noise_, q, p);
     return evaluate(q, p, w, lambda, grad_w, grad_lambda);
   }
@@ -120,14 +130,26 @@ class QuadraticUpper {
   }
 
  private:
-  S evaluate(const Matrix<S>& q, const Vector<S>& p, ConstVectorRef<S> w, ConstVectorRef<S> lambda,
+  struct NoisyQ;
+  struct NoisyP;
+  struct Pw;
+  struct Ql;
+  struct Rl;
+
+  S evaluate(Eigen::Ref<const Matrix<S>> q, Eigen::Ref<const Matrix<S>> p, ConstVectorRef<S> w, ConstVectorRef<S> lambda,
              Vector<S>* grad_w, Vector<S>* grad_lambda) const {
-    const Vector<S> pw = P_ * w;
-    const Vector<S> ql = q * lambda;
-    if (grad_w) *grad_w = pw + ql + p;
-    const Vector<S> rl = R_ * lambda;
-    if (grad_lambda) *grad_lambda = q.transpose() * w + rl;
-    return S(0.5) * w.dot(pw) + w.dot(ql) + p.dot(w) + S(0.5) * lambda.dot(rl);
+    auto pw = scratch_vector<Pw, S>(w.size());
+    auto ql = scratch_vector<Ql, S>(w.size());
+    auto rl = scratch_vector<Rl, S>(lambda.size());
+    pw.noalias() = P_ * w;
+    ql.noalias() = q * lambda;
+    rl.noalias() = R_ * lambda;
+    if (grad_w) *grad_w = pw + ql + p.col(0);
+    if (grad_lambda) {
+      grad_lambda->noalias() = q.transpose() * w;
+      *grad_lambda += rl;
+    }
+    return S(0.5) * w.dot(pw) + w.dot(ql) + p.col(0).dot(w) + S(0.5) * lambda.dot(rl);
   }
 
   double noise_;
@@ -187,25 +209,31 @@ class QuadraticMinimization : public QuadraticBase<S> {
   }
 
   S ll_value(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch) const {
-    return with_noise(batch, [&](const Matrix<S>& h, const Matrix<S>& k, const Vector<S>& b) {
-      return S(0.5) * w.dot(h * w) + w.dot(k * lambda + b);
+    return with_noise(batch, [&](const auto& h, const auto& k, const auto& b) {
+      auto t = scratch_vector<Product, S>(w.size());
+      t.noalias() = h * w;
+      S value = S(0.5) * w.dot(t);
+      t.noalias() = k * lambda;
+      return value + w.dot(t) + w.dot(b.col(0));
     });
   }
   void ll_grad(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch, VectorRef<S> out) const {
-    with_noise(batch, [&](const Matrix<S>& h, const Matrix<S>& k, const Vector<S>& b) {
-      out = h * w + k * lambda + b;
+    with_noise(batch, [&](const auto& h, const auto& k, const auto& b) {
+      out.noalias() = h * w;
+      out.noalias() += k * lambda;
+      out += b.col(0);
       return 0;
     });
   }
   void ll_hvp(ConstVectorRef<S>, ConstVectorRef<S>, ConstVectorRef<S> u, Batch batch, VectorRef<S> out) const {
-    with_noise(batch, [&](const Matrix<S>& h, const Matrix<S>&, const Vector<S>&) {
-      out = h * u;
+    with_noise(batch, [&](const auto& h, const auto&, const auto&) {
+      out.noalias() = h * u;
       return 0;
     });
   }
   void ll_mixed_vjp(ConstVectorRef<S>, ConstVectorRef<S>, ConstVectorRef<S> u, Batch batch, VectorRef<S> out) const {
-    with_noise(batch, [&](const Matrix<S>&, const Matrix<S>& k, const Vector<S>&) {
-      out = k.transpose() * u;
+    with_noise(batch, [&](const auto&, const auto& k, const auto&) {
+      out.noalias() = k.transpose() * u;
       return 0;
     });
   }
@@ -222,13 +250,21 @@ class QuadraticMinimization : public QuadraticBase<S> {
   template <class F>
   auto with_noise(Batch batch, F&& f) const {
     if (this->options_.noise_ll == 0) return f(H_, K_, b_);
-    Matrix<S> e = Matrix<S>::Zero(H_.rows(), H_.cols());
-    Matrix<S> k = K_;
-    Vector<S> b = b_;
+    auto e = scratch_matrix<NoiseH, S>(H_.rows(), H_.cols());
+    e.setZero();
+    auto k = detail::scratch_copy<NoisyK>(K_);
+    auto b = detail::scratch_copy<NoisyB>(b_);
     detail::add_batch_noise<S>(this->ll_key_, batch, this->options_.noise_ll, e, k, b);
-    const Matrix<S> h = H_ + S(0.5) * (e + e.transpose());  // symmetric noise keeps g a quadratic
+    auto h = scratch_matrix<NoisyH, S>(H_.rows(), H_.cols());
+    h = H_ + S(0.5) * (e + e.transpose());  // symmetric noise keeps g a quadratic
     return f(h, k, b);
   }
+
+  struct NoiseH;
+  struct NoisyH;
+  struct NoisyK;
+  struct NoisyB;
+  struct Product;
 
   Matrix<S> H_, K_;
   Vector<S> b_;
@@ -255,13 +291,17 @@ class QuadraticFixedPoint : public QuadraticBase<S> {
   bool jacobian_w_symmetric() const { return false; }
 
   void map(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch batch, VectorRef<S> out) const {
-    with_noise(batch, [&](const Matrix<S>& m, const Matrix<S>& n, const Vector<S>& c) { out = m * w + n * lambda + c; });
+    with_noise(batch, [&](const auto& m, const auto& n, const auto& c) {
+      out.noalias() = m * w;
+      out.noalias() += n * lambda;
+      out += c.col(0);
+    });
   }
   void map_vjp_w(ConstVectorRef<S>, ConstVectorRef<S>, ConstVectorRef<S> u, Batch batch, VectorRef<S> out) const {
-    with_noise(batch, [&](const Matrix<S>& m, const Matrix<S>&, const Vector<S>&) { out = m.transpose() * u; });
+    with_noise(batch, [&](const auto& m, const auto&, const auto&) { out.noalias() = m.transpose() * u; });
   }
   void map_vjp_lambda(ConstVectorRef<S>, ConstVectorRef<S>, ConstVectorRef<S> u, Batch batch, VectorRef<S> out) const {
-    with_noise(batch, [&](const Matrix<S>&, const Matrix<S>& n, const Vector<S>&) { out = n.transpose() * u; });
+    with_noise(batch, [&](const auto&, const auto& n, const auto&) { out.noalias() = n.transpose() * u; });
   }
 
   ExactSolution<S> exact(ConstVectorRef<S> lambda) const { return this->upper_.exact(M_, N_, c_, lambda); }
@@ -270,11 +310,16 @@ class QuadraticFixedPoint : public QuadraticBase<S> {
   template <class F>
   void with_noise(Batch batch, F&& f) const {
     if (this->options_.noise_ll == 0) return f(M_, N_, c_);
-    Matrix<S> m = M_, n = N_;
-    Vector<S> c = c_;
+    auto m = detail::scratch_copy<NoisyM>(M_);
+    auto n = detail::scratch_copy<NoisyN>(N_);
+    auto c = detail::scratch_copy<NoisyC>(c_);
     detail::add_batch_noise<S>(this->ll_key_, batch, this->options_.noise_ll, m, n, c);
     f(m, n, c);
   }
+
+  struct NoisyM;
+  struct NoisyN;
+  struct NoisyC;
 
   Matrix<S> M_, N_;
   Vector<S> c_;
