@@ -20,6 +20,7 @@
 
 #include "bilevel/core/error.hpp"
 #include "bilevel/core/huge_pages.hpp"
+#include "bilevel/core/linalg.hpp"
 #include "bilevel/core/parallel.hpp"
 #include "bilevel/core/scratch.hpp"
 #include "bilevel/core/sampler.hpp"
@@ -163,20 +164,23 @@ void hessian_vector(const Rows<S>& x, std::span<const std::int32_t> y, const Con
   out.reshaped() = sum_columns_in_order(parts) / static_cast<S>(x.rows());
 }
 
-// lambda_max(X^T X / n) / 2, by power iteration: the smoothness of the mean loss in W (the softmax
-// cross-entropy's Hessian in the logits is at most I / 2).
+// lambda_max(X^T X / n) / 2: the smoothness of the mean loss in W (the softmax cross-entropy's Hessian
+// in the logits is at most I / 2). The top eigenvalue of the Gram matrix in double, exact where power
+// iteration can stop below it when the top eigenvalues are close (and a step above 1 / L can break the
+// contraction). The Gram matrix is summed over blocks of rows, so the data is never copied whole into
+// double (at 50 000 Fashion-MNIST rows that copy was 314 MB, the largest allocation of a run).
 template <class S>
-double smoothness(const RowMatrix<S>& x, int iterations = 50) {
-  const RowMatrix<double> xd = x.template cast<double>();
-  Vector<double> v = Vector<double>::Ones(x.cols()).normalized();
-  double norm = 0;
-  for (int i = 0; i < iterations; ++i) {
-    const Vector<double> next = xd.transpose() * (xd * v) / static_cast<double>(x.rows());
-    norm = next.norm();
-    if (norm == 0) break;
-    v = next / norm;
+double smoothness(const RowMatrix<S>& x) {
+  constexpr Index kBlock = 1024;
+  Matrix<double> gram = Matrix<double>::Zero(x.cols(), x.cols());
+  RowMatrix<double> block;
+  for (Index begin = 0; begin < x.rows(); begin += kBlock) {
+    block = x.middleRows(begin, std::min(kBlock, x.rows() - begin)).template cast<double>();
+    gram.selfadjointView<Eigen::Lower>().rankUpdate(block.transpose());  // the lower triangle only
   }
-  return 0.5 * norm;
+  if (x.rows() == 0) return 0;
+  gram.triangularView<Eigen::StrictlyUpper>() = gram.transpose();
+  return 0.5 * max_eigenvalue_symmetric(gram / static_cast<double>(x.rows()));
 }
 
 struct LossAccuracy {
