@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <numeric>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "bilevel/data/catalog.hpp"
@@ -12,13 +15,26 @@
 namespace bilevel {
 namespace {
 
-// The first `n` rows of a seeded shuffle of d (or of d as it is), and the rest.
-std::pair<Dataset, Dataset> take(const Dataset& d, Index n, std::uint64_t seed, bool shuffle) {
-  std::vector<Index> idx(static_cast<std::size_t>(d.size()));
-  std::iota(idx.begin(), idx.end(), Index{0});
-  if (shuffle) idx = shuffled_indices(d.size(), seed);
-  const std::span<const Index> all(idx);
-  return {subset(d, all.first(static_cast<std::size_t>(n))), subset(d, all.subspan(static_cast<std::size_t>(n)))};
+// Rows of a dataset as indices into it: the first `n` of a seeded shuffle of `rows` (or of `rows` as
+// they are), and the rest. Splits are chosen as indices and copied out once each, so that no
+// intermediate copy of the data (the rest of a split, cut again) is ever alive.
+std::pair<std::vector<Index>, std::vector<Index>> take(std::span<const Index> rows, Index n, std::uint64_t seed,
+                                                       bool shuffle) {
+  const auto size = static_cast<Index>(rows.size());
+  std::vector<Index> order(rows.size());
+  std::iota(order.begin(), order.end(), Index{0});
+  if (shuffle) order = shuffled_indices(size, seed);
+  std::vector<Index> first, rest;
+  first.reserve(static_cast<std::size_t>(std::min(n, size)));
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    (static_cast<Index>(i) < n ? first : rest).push_back(rows[static_cast<std::size_t>(order[i])]);
+  return {std::move(first), std::move(rest)};
+}
+
+std::vector<Index> all_rows(const Dataset& d) {
+  std::vector<Index> rows(static_cast<std::size_t>(d.size()));
+  std::iota(rows.begin(), rows.end(), Index{0});
+  return rows;
 }
 
 // problem.dataset = "libsvm" or "csv": the file at problem.data_path (relative to the working directory).
@@ -57,24 +73,26 @@ DataSplits read_data_splits(Config& c) {
   DataSplits s;
   try {
     if (name == "fashion-mnist") {
-      const Dataset train = load_dataset(name, "train");
-      too_many("problem.train_size", train_size + validation_size, train.size(),
-               "the Fashion-MNIST training split (train_size + validation_size)");
-      auto [t, rest] = take(train, train_size, seed, shuffle);
-      s.train = std::move(t);
-      s.validation = take(rest, validation_size, seed + 1, shuffle).first;
-      const Dataset test = load_dataset(name, "test");
+      {
+        const Dataset train = load_dataset(name, "train");
+        too_many("problem.train_size", train_size + validation_size, train.size(),
+                 "the Fashion-MNIST training split (train_size + validation_size)");
+        const auto [t, rest] = take(all_rows(train), train_size, seed, shuffle);
+        s.train = subset(train, t);
+        s.validation = subset(train, take(rest, validation_size, seed + 1, shuffle).first);
+      }
+      Dataset test = load_dataset(name, "test");
       too_many("problem.test_size", test_size, test.size(), "the Fashion-MNIST test split");
-      s.test = test_size == 0 ? test : take(test, test_size, seed + 2, shuffle).first;
+      s.test = test_size == 0 ? std::move(test) : subset(test, take(all_rows(test), test_size, seed + 2, shuffle).first);
     } else {
       const Dataset all = name == "mnist-digits" ? load_dataset(name, "all") : read_data_file(c, name);
       too_many("problem.train_size", train_size + validation_size + test_size, all.size(),
                fmt::format("{} (train_size + validation_size + test_size)", all.source));
-      auto [t, rest] = take(all, train_size, seed, shuffle);
-      auto [v, rest2] = take(rest, validation_size, seed + 1, shuffle);
-      s.train = std::move(t);
-      s.validation = std::move(v);
-      s.test = test_size == 0 ? rest2 : take(rest2, test_size, seed + 2, shuffle).first;
+      const auto [t, rest] = take(all_rows(all), train_size, seed, shuffle);
+      const auto [v, rest2] = take(rest, validation_size, seed + 1, shuffle);
+      s.train = subset(all, t);
+      s.validation = subset(all, v);
+      s.test = subset(all, test_size == 0 ? rest2 : take(rest2, test_size, seed + 2, shuffle).first);
     }
   } catch (const DataError& e) {
     throw DataError(fmt::format("{} (problem.dataset = \"{}\" in {})", e.what(), name, c.source()));

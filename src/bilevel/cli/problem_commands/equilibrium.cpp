@@ -8,7 +8,6 @@ namespace {
 
 template <class S>
 int execute(Config& c, const CommandRequest& request) {
-  const DataSplits data = read_data_splits(c);
   EquilibriumOptions o;
   o.hidden = read_size(c, "problem.hidden", o.hidden);
   o.radius = read_double_in(c, "problem.radius", o.radius, 0, 1, "()", "(||A||_2 <= radius is the contraction constant)");
@@ -16,7 +15,9 @@ int execute(Config& c, const CommandRequest& request) {
   o.init_scale = read_double_in(c, "problem.init_scale", o.init_scale, 0, kUnbounded);
   o.metric_iterations = static_cast<int>(read_size(c, "problem.metric_iterations", o.metric_iterations));
   o.seed = static_cast<std::uint64_t>(c.get_int("problem.seed", 0));
-  const Equilibrium<S> p(data.train, data.validation, data.test, o);
+  const Equilibrium<S> p = from_data_splits(c, [&](const DataSplits& data) {
+    return Equilibrium<S>(data.train, data.validation, data.test, o);
+  });
   return execute_on_problem(p, c, request);
 }
 

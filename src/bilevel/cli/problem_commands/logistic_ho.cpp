@@ -12,7 +12,6 @@ namespace {
 // gamma defaults to 1 / (L_data + exp(lambda_max)), which keeps Phi a contraction on all of Lambda.
 template <class S>
 int execute(Config& c, const CommandRequest& request) {
-  const DataSplits data = read_data_splits(c);
   LogisticHOOptions o;
   const auto reg = c.get_choice("problem.regularization", "per_feature", {"per_feature", "scalar"});
   o.regularization = reg == "scalar" ? Regularization::kScalar : Regularization::kPerFeature;
@@ -21,7 +20,9 @@ int execute(Config& c, const CommandRequest& request) {
   if (!(o.lambda_min < o.lambda_max))
     c.fail("problem.lambda_max", fmt::format("must be > problem.lambda_min = {}, got {}", o.lambda_min, o.lambda_max));
   if (o.lambda_max > 20) c.fail("problem.lambda_max", fmt::format("must be <= 20 (exp(lambda) overflows float), got {}", o.lambda_max));
-  LogisticHO<S> base(data.train, data.validation, data.test, o);
+  LogisticHO<S> base = from_data_splits(c, [&](const DataSplits& data) {
+    return LogisticHO<S>(data.train, data.validation, data.test, o);
+  });
   const double auto_gamma = 1.0 / (base.data_smoothness() + std::exp(o.lambda_max));
   const MinimizationAdapter<LogisticHO<S>> p(std::move(base), static_cast<S>(read_gamma(c, auto_gamma)));
   return execute_on_problem(p, c, request);

@@ -8,7 +8,6 @@ namespace {
 
 template <class S>
 int execute(Config& c, const CommandRequest& request) {
-  const DataSplits data = read_data_splits(c);
   MetaLearningOptions o;
   const std::vector<std::int64_t> layers = c.get_int_list("problem.layers", {o.layers.begin(), o.layers.end()});
   o.layers.clear();
@@ -26,7 +25,9 @@ int execute(Config& c, const CommandRequest& request) {
   o.init_scale = read_double_in(c, "problem.init_scale", o.init_scale, 0, kUnbounded);
   o.metric_iterations = static_cast<int>(read_size(c, "problem.metric_iterations", o.metric_iterations));
   o.seed = static_cast<std::uint64_t>(c.get_int("problem.seed", 0));
-  const MetaLearning<S> p(data.train, data.validation, data.test, o);
+  const MetaLearning<S> p = from_data_splits(c, [&](const DataSplits& data) {
+    return MetaLearning<S>(data.train, data.validation, data.test, o);
+  });
   return execute_on_problem(p, c, request);
 }
 
