@@ -43,7 +43,10 @@ struct SavedState {
   std::int64_t metrics_iteration = -1;
   std::string loop;
 };
-std::string encode_state(const SavedState& s);
+// Writes state.bin (atomically) from its parts; the loop's state, the bulk of it (a warm-start store
+// holds a vector per example), goes to the file without a copy.
+void write_state(const std::filesystem::path& path, const std::string& config, std::int64_t metrics_iteration,
+                 std::string_view loop);
 SavedState decode_state(const std::filesystem::path& path);
 // Keeps the complete lines of metrics.jsonl up to iteration `last` (a resumed run rewrites the rest).
 void truncate_metrics(const std::filesystem::path& path, std::int64_t last);
@@ -110,7 +113,7 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
   if (trace) loop->trace_samples(&*trace);
   run_detail::MetricsWriter<S> metrics(dir / "metrics.jsonl", resume);
   loop->on_state([&](const std::string& bytes, std::int64_t last_checkpoint) {
-    write_file_atomically(state_path, run_detail::encode_state({resolved.str(), last_checkpoint, bytes}));
+    run_detail::write_state(state_path, resolved.str(), last_checkpoint, bytes);
   });
   ProgressBar<S> progress(ul.max_iterations);
   const InterruptGuard interrupt;

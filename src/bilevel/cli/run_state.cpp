@@ -7,13 +7,14 @@
 
 namespace bilevel::run_detail {
 
-std::string encode_state(const SavedState& s) {
-  ArchiveWriter a;
-  a.tag("bilevel-state-file-1");
-  a.string(s.config);
-  a.i64(s.metrics_iteration);
-  a.string(s.loop);
-  return a.bytes();
+void write_state(const std::filesystem::path& path, const std::string& config, std::int64_t metrics_iteration,
+                 std::string_view loop) {
+  ArchiveWriter header;
+  header.tag("bilevel-state-file-1");
+  header.string(config);
+  header.i64(metrics_iteration);
+  header.u64(loop.size());  // with the bytes that follow: ArchiveWriter::string(loop), as decode_state reads it
+  write_file_atomically(path, {header.bytes(), loop});
 }
 
 SavedState decode_state(const std::filesystem::path& path) {
