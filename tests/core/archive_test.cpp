@@ -44,6 +44,23 @@ TEST(Archive, WhatIsWrittenReadsBack) {
   EXPECT_TRUE(r.done());
 }
 
+// The counting pass that sizes a run's state: the same writes, no bytes kept, exactly their number.
+TEST(Archive, ACounterCountsWhatAWriterWrites) {
+  const auto write = [](ArchiveWriter& a) {
+    a.tag("section");
+    a.string("a config");
+    a.u64(3);
+    a.vector(std::vector<std::uint32_t>(1000, 7));
+    a.vector(Vector<double>::Ones(33).eval());
+  };
+  ArchiveWriter counter = ArchiveWriter::counter(), writer;
+  write(counter);
+  write(writer);
+  EXPECT_TRUE(counter.bytes().empty());
+  EXPECT_EQ(counter.size(), writer.bytes().size());
+  EXPECT_EQ(writer.size(), writer.bytes().size());
+}
+
 TEST(Archive, ATruncatedFileIsRefusedWithItsName) {
   ArchiveWriter w;
   w.vector(std::vector<double>{1, 2, 3});

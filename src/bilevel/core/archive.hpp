@@ -19,13 +19,25 @@ namespace bilevel {
 
 class ArchiveWriter {
  public:
+  // A writer that keeps nothing and only counts the bytes: a first pass that sizes a large archive
+  // (a run's state, whose warm-start stores hold a vector per example), so that the real one is
+  // written into memory reserved once instead of a string that doubles, and briefly holds three
+  // times the archive, as it grows.
+  static ArchiveWriter counter() {
+    ArchiveWriter a;
+    a.counting_ = true;
+    return a;
+  }
+  void reserve(std::size_t n) { bytes_.reserve(n); }
+  std::size_t size() const { return counting_ ? counted_ : bytes_.size(); }
+
   void tag(std::string_view name) { string(name); }
   void u64(std::uint64_t v) { raw(&v, sizeof v); }
   void i64(std::int64_t v) { raw(&v, sizeof v); }
   void f64(double v) { raw(&v, sizeof v); }
   void string(std::string_view s) {
     u64(s.size());
-    bytes_.append(s.data(), s.size());
+    raw(s.data(), s.size());
   }
   template <class T>
   void values(const T* data, std::size_t n) {
@@ -42,8 +54,15 @@ class ArchiveWriter {
   const std::string& bytes() const { return bytes_; }
 
  private:
-  void raw(const void* p, std::size_t n) { bytes_.append(static_cast<const char*>(p), n); }
+  void raw(const void* p, std::size_t n) {
+    if (counting_)
+      counted_ += n;
+    else
+      bytes_.append(static_cast<const char*>(p), n);
+  }
   std::string bytes_;
+  bool counting_ = false;
+  std::size_t counted_ = 0;
 };
 
 class ArchiveReader {

@@ -111,7 +111,15 @@ class OuterLoop {
 
   void snapshot(const Run& r) const {
     if (!sink_) return;
+    ArchiveWriter size = ArchiveWriter::counter();
+    save_run(size, r);
     ArchiveWriter a;
+    a.reserve(size.size());
+    save_run(a, r);
+    sink_(a.bytes(), r.summary.last ? r.summary.last->iteration : -1);
+  }
+
+  void save_run(ArchiveWriter& a, const Run& r) const {
     a.tag("bilevel-run-state-1");
     a.u64(sizeof(S));
     a.i64(r.s);
@@ -129,7 +137,6 @@ class OuterLoop {
       a.u64(c->has_value());
       if (*c) save_checkpoint(a, **c);
     }
-    sink_(a.bytes(), r.summary.last ? r.summary.last->iteration : -1);
   }
 
   RunSummary<S> loop(Run& r, std::span<Callback<S>* const> callbacks) {
