@@ -227,10 +227,19 @@ def bilevel_args(problem, batch, gamma):
 
 
 def bilevel(args, *extra):
-    """Runs the bilevel executable; returns its stdout and the peak RSS (kB) of that child."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    out = subprocess.run([args.exe, *extra], check=True, capture_output=True, text=True, cwd=ROOT).stdout
-    return out, max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before)
+    """Runs the bilevel executable; returns its stdout and the peak RSS (kB) of that child alone.
+
+    os.wait4 gives the child's own resource usage; RUSAGE_CHILDREN would be the largest of every child
+    waited for so far, the PyTorch workers included."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen([args.exe, *extra], stdout=out, stderr=err, text=True, cwd=ROOT)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if child.returncode != 0:
+            raise subprocess.CalledProcessError(child.returncode, child.args, out.read(), err.read())
+        return out.read(), usage.ru_maxrss
 
 
 def bilevel_run(args, config, iterations, every, threads, trace=None):
