@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/finite.hpp"
 #include "bilevel/core/linalg.hpp"
 #include "bilevel/core/types.hpp"
 
@@ -32,7 +33,7 @@ template <class S>
 class Unconstrained final : public ConstraintSet<S> {
  public:
   void project(VectorRef<S>) const override {}
-  bool contains(ConstVectorRef<S> x, S) const override { return x.allFinite(); }
+  bool contains(ConstVectorRef<S> x, S) const override { return all_finite(x); }
   std::string describe() const override { return "unconstrained"; }
 };
 

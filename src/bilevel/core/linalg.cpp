@@ -1,4 +1,5 @@
 #include "bilevel/core/linalg.hpp"
+#include "bilevel/core/finite.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -117,7 +118,7 @@ bool clip_spectral_norm(Eigen::Ref<Matrix<S>> a, S radius) {
   Gram& g = gram<S>(a);
   // A NaN or an overflow (to Inf in A^T A) would send dstemr's bisection into an endless loop (found
   // by fuzz_state): such an A is left as it is, and the outer loop stops on a lambda that is not finite.
-  if (!g.product.allFinite()) return false;
+  if (!all_finite(g.product)) return false;
   const double r = static_cast<double>(radius);
   const Index k = eigenpairs_above(g, r * r);
   if (k == 0) return false;

@@ -16,6 +16,7 @@
 #include "bilevel/core/archive.hpp"
 #include "bilevel/core/counters.hpp"
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/finite.hpp"
 #include "bilevel/core/rng.hpp"
 #include "bilevel/core/sampler.hpp"
 #include "bilevel/estimators/options.hpp"
@@ -205,7 +206,7 @@ class HypergradientEstimator {
 
   template <class V>
   static void require_finite(const V& x, const char* what, int iteration = -1) {
-    if (x.allFinite()) return;
+    if (all_finite(x)) return;
     throw NumericalError(fmt::format(
         "{} became NaN or Inf{}; the lower-level map may not be a contraction at these settings: "
         "try a smaller step size",

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "bilevel/core/archive.hpp"
+#include "bilevel/core/finite.hpp"
 #include "bilevel/methods/callbacks.hpp"
 #include "bilevel/methods/engine.hpp"
 #include "bilevel/methods/upper_level.hpp"
@@ -177,7 +178,7 @@ class OuterLoop {
             s, r.first_norm, r.last_norm, ul_.step.step));
       r.lambda -= static_cast<S>(ul_.step.at(s)) * h->hypergradient;
       p_.constraint().project(r.lambda);
-      if (!r.lambda.allFinite())
+      if (!all_finite(r.lambda))
         throw NumericalError(fmt::format("lambda became NaN or Inf at upper-level iteration {}", s));
       r.run_seconds += std::chrono::duration<double>(Clock::now() - start).count();
       r.last_cost = summary.counts - before;
