@@ -39,10 +39,11 @@ TEST(Equilibrium, OraclesOfAMinibatchPassFiniteDifferences) {
   expect_block_oracles_pass_finite_differences(p, {3, 17, 42, 99, 17}, point(p));
 }
 
-// The input injection B X^T + c is kept between calls at one (B, c, batch): whatever was asked before,
-// every oracle must equal that of a fresh instance (which computes it anew), bit for bit, whether only
-// B, only c, only A or only the batch changed.
-TEST(Equilibrium, TheKeptInputInjectionGivesWhatAFreshInstanceComputes) {
+// The input injection B X^T + c is kept between calls at one (B, c, batch), and the Jacobian's mask
+// 1 - tanh(A z + B x + c)^2 at one (A, B, c, states, batch): whatever was asked before, every oracle must
+// equal that of a fresh instance called for it alone (which computes both anew), bit for bit, whether
+// only A, only B, only c, only the batch or only the states (in the same memory) changed.
+TEST(Equilibrium, TheKeptInjectionAndMaskGiveWhatAFreshInstanceComputes) {
   const auto p = problem();
   const Index h = p.block_dim(), k = p.num_classes();
   const Index features = (p.dim_lambda() - h * h - h - k * h - k) / h;  // lambda = (A, B, c, C, d)
@@ -55,7 +56,8 @@ TEST(Equilibrium, TheKeptInputInjectionGivesWhatAFreshInstanceComputes) {
   const Vector<double> new_a = changed(0, h * h), new_b = changed(h * h, h * features),
                        new_c = changed(h * h + h * features, h);
   const std::vector<SampleId> batch{3, 17, 42}, other{3, 17, 43};
-  const Vector<double> w = random_vector(h * 3, 0.5, 6), u = random_vector(h * 3, 1.0, 7);
+  Vector<double> w = random_vector(h * 3, 0.5, 6);
+  const Vector<double> u = random_vector(h * 3, 1.0, 7);
   struct Out {
     Vector<double> map, vjp_w, vjp_lambda;
     bool operator==(const Out&) const = default;
@@ -67,14 +69,29 @@ TEST(Equilibrium, TheKeptInputInjectionGivesWhatAFreshInstanceComputes) {
     q.map_vjp_lambda(w, l, u, b, o.vjp_lambda);
     return o;
   };
+  auto fresh = [&](const Vector<double>& l, Batch b) {  // one new instance per oracle: nothing kept
+    Out o{Vector<double>(h * 3), Vector<double>(h * 3), Vector<double>(p.dim_lambda())};
+    problem().map(w, l, b, o.map);
+    problem().map_vjp_w(w, l, u, b, o.vjp_w);
+    problem().map_vjp_lambda(w, l, u, b, o.vjp_lambda);
+    return o;
+  };
   const Out first = oracles(p, lambda, batch);
+  EXPECT_EQ(first, fresh(lambda, batch));
   for (const auto& [l, b] : {std::pair{&new_a, &batch}, std::pair{&new_b, &batch}, std::pair{&new_c, &batch},
-                             std::pair{&lambda, &other}, std::pair{&lambda, &batch}}) {
-    const auto fresh = problem();
-    EXPECT_EQ(oracles(p, *l, *b), oracles(fresh, *l, *b));
-  }
+                             std::pair{&lambda, &other}, std::pair{&lambda, &batch}})
+    EXPECT_EQ(oracles(p, *l, *b), fresh(*l, *b));
   EXPECT_EQ(oracles(p, lambda, batch), first);
   EXPECT_FALSE(oracles(p, new_c, batch) == first);  // the changes matter
+  // The states change where they are: the mask kept for the old ones must not be used.
+  Vector<double> vjp_w(h * 3), vjp_lambda(p.dim_lambda());
+  p.map_vjp_w(w, lambda, u, batch, vjp_w);
+  w(1) += 0.25;
+  p.map_vjp_lambda(w, lambda, u, batch, vjp_lambda);
+  EXPECT_EQ(vjp_lambda, fresh(lambda, batch).vjp_lambda);
+  p.map_vjp_w(w, lambda, u, batch, vjp_w);
+  EXPECT_EQ(vjp_w, fresh(lambda, batch).vjp_w);
+  EXPECT_FALSE(vjp_w == first.vjp_w);
 }
 
 TEST(Equilibrium, TheMapContractsWithTheRadiusOfAAsBound) {

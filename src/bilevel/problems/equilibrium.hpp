@@ -106,43 +106,41 @@ class Equilibrium {
 
   void map_vjp_w(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch blocks,
                  VectorRef<S> out) const {
-    struct Pre;
-    const auto z = states(w, blocks.size());
+    struct Masked;
     const auto uz = states(u, blocks.size());
-    const auto injection = injection_of(lambda, blocks);
-    Eigen::Map<Matrix<S>> result(out.data(), o_.hidden, z.cols());
-    for_each_chunk(row_chunks(z.cols()), [&](Index, Index begin, Index m) {
-      auto g = scratch_matrix<Pre, S>(o_.hidden, m);
-      drive(z.middleCols(begin, m), lambda, injection.middleCols(begin, m), g);
-      mask(g, uz.middleCols(begin, m));
+    const auto d = jacobian_mask(w, lambda, blocks);
+    Eigen::Map<Matrix<S>> result(out.data(), o_.hidden, d.cols());
+    for_each_chunk(row_chunks(d.cols()), [&](Index, Index begin, Index m) {
+      auto g = scratch_matrix<Masked, S>(o_.hidden, m);
+      g = d.middleCols(begin, m).cwiseProduct(uz.middleCols(begin, m));
       result.middleCols(begin, m).noalias() = a(lambda).transpose() * g;
     });
   }
 
+  // G = D o U (h x m), then [dA dB] = G [Z^T X_b], which is h x (h + p) column-major: A then B, as lambda
+  // stores them. Cut by chunks of its columns, each summing over all the batch's examples: no per-chunk
+  // partial sums to add up (a copy of dA and dB per chunk of examples), and the same bits at every
+  // thread count.
   void map_vjp_lambda(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch blocks,
                       VectorRef<S> out) const {
-    struct Parts;
-    struct Pre;
+    struct Masked;
     const auto z = states(w, blocks.size());
     const auto uz = states(u, blocks.size());
-    const Index h = o_.hidden;
-    const auto injection = injection_of(lambda, blocks);
-    const RowChunks chunks = row_chunks(z.cols());
-    auto parts = scratch_matrix<Parts, S>(offset_c_out(), chunks.count);  // dA, dB, dc per chunk; dC = dd = 0
-    for_each_chunk(chunks, [&](Index c, Index begin, Index m) {
-      auto part = parts.col(c);
-      with_inputs(blocks, begin, m, [&](const auto& x) {  // the inputs for dB
-        const auto zc = z.middleCols(begin, m);
-        auto g = scratch_matrix<Pre, S>(h, m);
-        drive(zc, lambda, injection.middleCols(begin, m), g);
-        mask(g, uz.middleCols(begin, m));
-        Eigen::Map<Matrix<S>>(part.data() + offset_a(), h, h).noalias() = g * zc.transpose();
-        Eigen::Map<Matrix<S>>(part.data() + offset_b(), h, p_).noalias() = g * x;
-        part.segment(offset_c(), h) = g.rowwise().sum();
-      });
+    const auto d = jacobian_mask(w, lambda, blocks);
+    const auto x = inputs(blocks);  // after jacobian_mask, which gathers them
+    const Index h = o_.hidden, m = z.cols();
+    auto g = scratch_matrix<Masked, S>(h, m);  // shared by the threads: taken before the loops
+    for_each_chunk(row_chunks(m), [&](Index, Index begin, Index mc) {
+      g.middleCols(begin, mc) = d.middleCols(begin, mc).cwiseProduct(uz.middleCols(begin, mc));
     });
-    out.setZero();
-    out.head(offset_c_out()) = sum_columns_in_order(parts);
+    Eigen::Map<Matrix<S>> grad_ab(out.data() + offset_a(), h, h + p_);
+    for_each_chunk(row_chunks(h + p_), [&](Index, Index begin, Index n) {
+      const Index of_a = std::clamp<Index>(h - begin, 0, n);  // the chunk's columns of dA, then of dB
+      if (of_a > 0) grad_ab.middleCols(begin, of_a).noalias() = g * z.middleRows(begin, of_a).transpose();
+      if (n > of_a) grad_ab.middleCols(begin + of_a, n - of_a).noalias() = g * x.middleCols(begin + of_a - h, n - of_a);
+    });
+    out.segment(offset_c(), h) = g.rowwise().sum();
+    out.tail(dim_lambda() - offset_c_out()).setZero();  // dC = dd = 0
   }
 
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, Vector<S>* grad_w, Vector<S>* grad_lambda) const {
@@ -222,20 +220,17 @@ class Equilibrium {
       throw InvalidOptions(fmt::format("equilibrium: example id {} outside the {} training examples", id, num_blocks()));
     return static_cast<std::size_t>(id);
   }
-  // f(x) with the inputs of the examples blocks[begin, begin + m): rows of the training matrix itself
-  // when the batch is all of them in order (evaluation), a gathered copy in scratch memory otherwise.
-  template <class F>
-  void with_inputs(Batch blocks, Index begin, Index m, F&& f) const {
-    if (is_full_range(blocks, num_blocks())) return f(train_.x.middleRows(begin, m));
-    struct Rows;
-    auto rows = scratch_rows<Rows, S>(m, p_);
-    for (Index k = 0; k < m; ++k) rows.row(k) = train_.x.row(static_cast<Index>(checked(blocks[static_cast<std::size_t>(begin + k)])));
-    f(rows);
+  // The inputs of the batch's examples (m x p): the training matrix itself when the batch is all of
+  // them in order (evaluation), else the rows the injection of this batch gathered (injection_of).
+  Eigen::Map<const RowMatrix<S>> inputs(Batch blocks) const {
+    const Index m = static_cast<Index>(blocks.size());
+    if (is_full_range(blocks, num_blocks())) return {train_.x.data(), m, p_};
+    return {injection_.rows.data(), m, p_};
   }
 
   // pre = A Z + (B X^T + c 1^T), the injection of the same examples given.
   void drive(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda, const Eigen::Ref<const Matrix<S>>& injection,
-             ScratchMatrix<S>& pre) const {
+             Eigen::Ref<Matrix<S>> pre) const {
     pre = injection;
     pre.noalias() += a(lambda) * z;
   }
@@ -244,35 +239,71 @@ class Equilibrium {
   // not on the states: the LL's t steps, the LS's k products and the cross term at one lambda share it,
   // as an implicit model computes B x + c once per forward pass. It is kept for the last (B, c, batch)
   // asked for, compared bit for bit, and recomputed (in parallel over chunks, always the same way, so a
-  // kept injection equals a recomputed one) when either changed. Its memory (h m values) only grows.
+  // kept injection equals a recomputed one) when either changed. A minibatch's rows are gathered with
+  // it and kept for the cross term's dB. Its memory (h m values, m p for the rows) only grows.
   Eigen::Map<const Matrix<S>> injection_of(ConstVectorRef<S> lambda, Batch blocks) const {
     const Index h = o_.hidden, m = static_cast<Index>(blocks.size());
     const auto bc = lambda.segment(offset_b(), offset_c_out() - offset_b());  // B then c, contiguous
     Injection& k = injection_;
-    const bool same = k.valid && k.bc.size() == bc.size() && k.blocks.size() == blocks.size() &&
-                      std::memcmp(k.bc.data(), bc.data(), sizeof(S) * static_cast<std::size_t>(bc.size())) == 0 &&
-                      std::equal(blocks.begin(), blocks.end(), k.blocks.begin());
-    if (same) return {k.values.data(), h, m};
+    if (k.valid && same_bits(k.bc, bc) && std::ranges::equal(blocks, k.blocks)) return {k.values.data(), h, m};
     k.valid = false;  // while it is being recomputed (an exception below leaves it so)
-    if (k.values.size() < static_cast<std::size_t>(h * m)) {
-      k.values.clear();
-      k.values.resize(static_cast<std::size_t>(h * m));
-    }
+    ++k.generation;   // the masks of the old injection are stale
+    grow(k.values, h * m);
+    const bool full = is_full_range(blocks, num_blocks());
+    if (!full) grow(k.rows, m * p_);
     Eigen::Map<Matrix<S>> values(k.values.data(), h, m);
+    Eigen::Map<RowMatrix<S>> rows(k.rows.data(), full ? 0 : m, p_);
     for_each_chunk(row_chunks(m), [&](Index, Index begin, Index mc) {
-      with_inputs(blocks, begin, mc, [&](const auto& x) {
-        values.middleCols(begin, mc).noalias() = b(lambda) * x.transpose();
-        values.middleCols(begin, mc).colwise() += c(lambda);
-      });
+      if (!full)
+        for (Index j = begin; j < begin + mc; ++j)
+          rows.row(j) = train_.x.row(static_cast<Index>(checked(blocks[static_cast<std::size_t>(j)])));
+      const Eigen::Map<const RowMatrix<S>> x((full ? train_.x.data() : k.rows.data()) + begin * p_, mc, p_);
+      values.middleCols(begin, mc).noalias() = b(lambda) * x.transpose();
+      values.middleCols(begin, mc).colwise() += c(lambda);
     });
     k.blocks.assign(blocks.begin(), blocks.end());
     k.bc = bc;  // no allocation at the same size
     k.valid = true;
     return {k.values.data(), h, m};
   }
-  // pre <- D o U with D = 1 - tanh(pre)^2.
-  static void mask(ScratchMatrix<S>& pre, const Eigen::Ref<const Matrix<S>>& u) {
-    pre.array() = (S(1) - pre.array().tanh().square()) * u.array();
+
+  // The Jacobian's mask D = 1 - tanh(A Z + B X^T + c 1^T)^2 (h x m): d_Z Phi^T U = A^T (D o U) and the
+  // cross term are both linear in D o U. The LS's k products and the cross term of one hypergradient
+  // are taken at the same states and lambda, so D is kept for the last (A, states, injection) asked for,
+  // compared bit for bit, and computed in the same chunks either way: one product A Z and one tanh per
+  // hypergradient instead of k + 1. Its memory (2 h m values and A) only grows.
+  Eigen::Map<const Matrix<S>> jacobian_mask(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks) const {
+    const auto z = states(w, blocks.size());
+    const auto injection = injection_of(lambda, blocks);
+    const Index h = o_.hidden, m = z.cols();
+    const auto a_values = lambda.segment(offset_a(), h * h);
+    Mask& k = mask_;
+    if (k.valid && k.generation == injection_.generation && same_bits(k.a, a_values) && same_bits(k.states, w))
+      return {k.values.data(), h, m};
+    k.valid = false;
+    grow(k.values, h * m);
+    Eigen::Map<Matrix<S>> values(k.values.data(), h, m);
+    for_each_chunk(row_chunks(m), [&](Index, Index begin, Index mc) {
+      auto pre = values.middleCols(begin, mc);
+      drive(z.middleCols(begin, mc), lambda, injection.middleCols(begin, mc), pre);
+      pre = S(1) - pre.array().tanh().square();
+    });
+    k.a = a_values;  // no allocation at the same sizes
+    k.states = w;
+    k.generation = injection_.generation;
+    k.valid = true;
+    return {k.values.data(), h, m};
+  }
+
+  static bool same_bits(const Vector<S>& kept, ConstVectorRef<S> now) {
+    return kept.size() == now.size() &&
+           std::memcmp(kept.data(), now.data(), sizeof(S) * static_cast<std::size_t>(now.size())) == 0;
+  }
+  // At least n values, without copying the old ones (they are about to be overwritten).
+  static void grow(std::vector<S, Eigen::aligned_allocator<S>>& v, Index n) {
+    if (v.size() >= static_cast<std::size_t>(n)) return;
+    v.clear();
+    v.resize(static_cast<std::size_t>(n));
   }
 
   // The fixed points of every example of a split, by plain fixed-point iterations from zero, chunk by
@@ -306,18 +337,29 @@ class Equilibrium {
     return softmax::loss_accuracy<S>(logits, y);
   }
 
+  using Values = std::vector<S, Eigen::aligned_allocator<S>>;
   struct Injection {
     bool valid = false;
+    std::uint64_t generation = 0;  // counts recomputations: a mask names the injection it was made from
     Vector<S> bc;                  // the B and c it was computed for
     std::vector<SampleId> blocks;  // and the batch
-    std::vector<S, Eigen::aligned_allocator<S>> values;  // h x m, column j for blocks[j]
+    Values values;                 // h x m, column j for blocks[j]
+    Values rows;                   // m x p, row j the input of blocks[j] (not for the full range)
+  };
+  struct Mask {
+    bool valid = false;
+    std::uint64_t generation = 0;  // of the injection it was computed from
+    Vector<S> a, states;           // the A and states it was computed for
+    Values values;                 // h x m
   };
 
   EquilibriumOptions o_;
   softmax::Split<S> train_, validation_, test_;
   Index p_, k_;
   std::shared_ptr<const ConstraintSet<S>> constraint_;
-  mutable Injection injection_;  // makes one instance unsafe for concurrent oracle calls (as meta-learning's cache)
+  // The two caches make one instance unsafe for concurrent oracle calls (as meta-learning's cache).
+  mutable Injection injection_;
+  mutable Mask mask_;
 };
 
 }  // namespace bilevel
