@@ -62,6 +62,9 @@ class Evaluator {
       if (problem.ll_population() == kUnboundedPopulation || problem.ul_population() == kUnboundedPopulation)
         throw InvalidOptions(
             "cannot evaluate metrics: the problem draws from an unbounded stream and has no closed form");
+      full_ = MinibatchSampler(problem.ll_population(), problem.ll_population());
+      full_ul_ = MinibatchSampler(problem.ul_population(), problem.ul_population());
+      if (!options.hypergradient) return;  // no linear system to solve: no estimator and its vectors
       // The LS and the final assembly: full batches, one LL step from the accurate solution (which
       // measures its residual), CG where the Jacobian is symmetric.
       EstimatorOptions o;
@@ -72,8 +75,6 @@ class Evaluator {
                                                    : LinearSystemMethod::kFixedPoint;
       o.ls.tolerance = tolerance_;
       estimator_.emplace(problem, o);
-      full_ = MinibatchSampler(problem.ll_population(), problem.ll_population());
-      full_ul_ = MinibatchSampler(problem.ul_population(), problem.ul_population());
     }
   }
 
