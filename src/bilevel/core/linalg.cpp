@@ -151,9 +151,25 @@ double max_eigenvalue_symmetric(const Eigen::Ref<const Matrix<double>>& a) {
   return eig.eigenvalues().maxCoeff();
 }
 
+template <class S>
+double gram_max_eigenvalue(const Eigen::Ref<const RowMatrix<S>>& x) {
+  if (x.rows() == 0) return 0;
+  constexpr Index kBlock = 1024;
+  Matrix<double> gram = Matrix<double>::Zero(x.cols(), x.cols());
+  RowMatrix<double> block;
+  for (Index begin = 0; begin < x.rows(); begin += kBlock) {
+    block = x.middleRows(begin, std::min(kBlock, x.rows() - begin)).template cast<double>();
+    gram.selfadjointView<Eigen::Lower>().rankUpdate(block.transpose());  // the lower triangle only
+  }
+  gram.triangularView<Eigen::StrictlyUpper>() = gram.transpose();
+  return max_eigenvalue_symmetric(gram / static_cast<double>(x.rows()));
+}
+
 template float spectral_norm<float>(const Eigen::Ref<const Matrix<float>>&);
 template double spectral_norm<double>(const Eigen::Ref<const Matrix<double>>&);
 template bool clip_spectral_norm<float>(Eigen::Ref<Matrix<float>>, float);
 template bool clip_spectral_norm<double>(Eigen::Ref<Matrix<double>>, double);
+template double gram_max_eigenvalue<float>(const Eigen::Ref<const RowMatrix<float>>&);
+template double gram_max_eigenvalue<double>(const Eigen::Ref<const RowMatrix<double>>&);
 
 }  // namespace bilevel

@@ -19,6 +19,7 @@
 
 #include "bilevel/core/constraints.hpp"
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/gather.hpp"
 #include "bilevel/core/linalg.hpp"
 #include "bilevel/core/rng.hpp"
 #include "bilevel/core/scratch.hpp"
@@ -66,8 +67,7 @@ class HyperRepresentation {
     split(o.validation_size, xv_, yv_);
     radius_ = o.radius > 0 ? o.radius : 2.0 * spectral_norm<double>(h_true);
     constraint_ = std::make_shared<SpectralNormBall<S>>(o.input_dim, o.representation, static_cast<S>(radius_));
-    const RowMatrix<double> x = x_.template cast<double>();
-    smoothness_ = radius_ * radius_ * max_eigenvalue_symmetric(x.transpose() * x / static_cast<double>(x.rows())) + o.mu;
+    smoothness_ = radius_ * radius_ * gram_max_eigenvalue<S>(x_) + o.mu;
   }
 
   Index dim_w() const { return o_.representation; }
@@ -159,13 +159,8 @@ class HyperRepresentation {
     const Vector<S>& y = validation ? yv_ : y_;
     const auto b = static_cast<Index>(batch.size());
     Gathered g{scratch_rows<Rows, S>(b, x.cols()), scratch_vector<Targets, S>(b)};
-    for (Index k = 0; k < b; ++k) {
-      const SampleId id = batch[static_cast<std::size_t>(k)];
-      if (id >= static_cast<SampleId>(x.rows()))
-        throw InvalidOptions(fmt::format("hyper-representation: sample id {} outside the {} examples", id, x.rows()));
-      g.x.row(k) = x.row(static_cast<Index>(id));
-      g.y(k) = y(static_cast<Index>(id));
-    }
+    gather_rows(x, batch, "hyper-representation", g.x);
+    for (Index k = 0; k < b; ++k) g.y(k) = y(static_cast<Index>(batch[static_cast<std::size_t>(k)]));  // ids checked above
     return g;
   }
 

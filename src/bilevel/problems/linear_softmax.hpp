@@ -20,6 +20,7 @@
 
 #include "bilevel/core/error.hpp"
 #include "bilevel/core/huge_pages.hpp"
+#include "bilevel/core/gather.hpp"
 #include "bilevel/core/linalg.hpp"
 #include "bilevel/core/parallel.hpp"
 #include "bilevel/core/scratch.hpp"
@@ -165,22 +166,10 @@ void hessian_vector(const Rows<S>& x, std::span<const std::int32_t> y, const Con
 }
 
 // lambda_max(X^T X / n) / 2: the smoothness of the mean loss in W (the softmax cross-entropy's Hessian
-// in the logits is at most I / 2). The top eigenvalue of the Gram matrix in double, exact where power
-// iteration can stop below it when the top eigenvalues are close (and a step above 1 / L can break the
-// contraction). The Gram matrix is summed over blocks of rows, so the data is never copied whole into
-// double (at 50 000 Fashion-MNIST rows that copy was 314 MB, the largest allocation of a run).
+// in the logits is at most I / 2), exact (core/linalg.hpp): a step above 1 / L can break the contraction.
 template <class S>
 double smoothness(const RowMatrix<S>& x) {
-  constexpr Index kBlock = 1024;
-  Matrix<double> gram = Matrix<double>::Zero(x.cols(), x.cols());
-  RowMatrix<double> block;
-  for (Index begin = 0; begin < x.rows(); begin += kBlock) {
-    block = x.middleRows(begin, std::min(kBlock, x.rows() - begin)).template cast<double>();
-    gram.selfadjointView<Eigen::Lower>().rankUpdate(block.transpose());  // the lower triangle only
-  }
-  if (x.rows() == 0) return 0;
-  gram.triangularView<Eigen::StrictlyUpper>() = gram.transpose();
-  return 0.5 * max_eigenvalue_symmetric(gram / static_cast<double>(x.rows()));
+  return 0.5 * gram_max_eigenvalue<S>(x);
 }
 
 struct LossAccuracy {
@@ -250,12 +239,8 @@ Eigen::Map<Matrix<S>> weights_out(VectorRef<S> out, Index features, Index classe
 template <class S>
 void gather_into(const RowMatrix<S>& x, const std::vector<std::int32_t>& y, Batch batch, std::string_view problem,
                  Eigen::Ref<RowMatrix<S>> rows, std::span<std::int32_t> labels) {
-  for (std::size_t k = 0; k < batch.size(); ++k) {
-    if (batch[k] >= static_cast<SampleId>(x.rows()))
-      throw InvalidOptions(fmt::format("{}: sample id {} outside the {} examples", problem, batch[k], x.rows()));
-    rows.row(static_cast<Index>(k)) = x.row(static_cast<Index>(batch[k]));
-    labels[k] = y[batch[k]];
-  }
+  gather_rows(x, batch, problem, rows);
+  for (std::size_t k = 0; k < batch.size(); ++k) labels[k] = y[batch[k]];  // ids checked above
 }
 
 // Calls f(rows, labels) with the examples of `batch`: a view of the stored rows, all of them for the
@@ -266,11 +251,8 @@ decltype(auto) with_rows(const Split<S>& data, Batch batch, std::string_view pro
   if (is_full_range(batch, data.x.rows())) return f(Rows<S>(data.x), std::span<const std::int32_t>(data.y));
   struct Labels;
   const auto labels = scratch_span<Labels, std::int32_t>(batch.size());
-  for (std::size_t k = 0; k < batch.size(); ++k) {
-    if (batch[k] >= static_cast<SampleId>(data.x.rows()))
-      throw InvalidOptions(fmt::format("{}: sample id {} outside the {} examples", problem, batch[k], data.x.rows()));
-    labels[k] = data.y[batch[k]];
-  }
+  for (std::size_t k = 0; k < batch.size(); ++k)
+    labels[k] = data.y[static_cast<std::size_t>(checked_id(batch[k], data.x.rows(), problem))];
   const Rows<S> rows(data.x.data(), data.x.outerStride(), data.x.cols(), static_cast<Index>(batch.size()), batch.data());
   return f(rows, std::span<const std::int32_t>(labels));
 }
