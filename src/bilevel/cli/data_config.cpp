@@ -18,12 +18,17 @@ namespace {
 // Rows of a dataset as indices into it: the first `n` of a seeded shuffle of `rows` (or of `rows` as
 // they are), and the rest. Splits are chosen as indices and copied out once each, so that no
 // intermediate copy of the data (the rest of a split, cut again) is ever alive.
+// 0, 1, ..., n - 1.
+std::vector<Index> identity(Index n) {
+  std::vector<Index> rows(static_cast<std::size_t>(n));
+  std::iota(rows.begin(), rows.end(), Index{0});
+  return rows;
+}
+
 std::pair<std::vector<Index>, std::vector<Index>> take(std::span<const Index> rows, Index n, std::uint64_t seed,
                                                        bool shuffle) {
   const auto size = static_cast<Index>(rows.size());
-  std::vector<Index> order(rows.size());
-  std::iota(order.begin(), order.end(), Index{0});
-  if (shuffle) order = shuffled_indices(size, seed);
+  const std::vector<Index> order = shuffle ? shuffled_indices(size, seed) : identity(size);
   std::vector<Index> first, rest;
   first.reserve(static_cast<std::size_t>(std::min(n, size)));
   for (std::size_t i = 0; i < rows.size(); ++i)
@@ -31,11 +36,7 @@ std::pair<std::vector<Index>, std::vector<Index>> take(std::span<const Index> ro
   return {std::move(first), std::move(rest)};
 }
 
-std::vector<Index> all_rows(const Dataset& d) {
-  std::vector<Index> rows(static_cast<std::size_t>(d.size()));
-  std::iota(rows.begin(), rows.end(), Index{0});
-  return rows;
-}
+std::vector<Index> all_rows(const Dataset& d) { return identity(d.size()); }
 
 // problem.dataset = "libsvm" or "csv": the file at problem.data_path (relative to the working directory).
 Dataset read_data_file(Config& c, const std::string& format) {
