@@ -94,6 +94,32 @@ TEST(Equilibrium, TheKeptInjectionAndMaskGiveWhatAFreshInstanceComputes) {
   EXPECT_FALSE(vjp_w == first.vjp_w);
 }
 
+// Ids come from samplers, traces and resumed states: one past the training examples is an error naming
+// the problem, whichever oracle meets it first, and it leaves no kept injection behind.
+TEST(Equilibrium, AnExampleIdPastTheTrainingSetIsAnError) {
+  const auto p = problem();
+  const Index h = p.block_dim(), n = p.num_blocks();
+  const Vector<double> lambda = point(p), w = random_vector(h * 2, 0.5, 6);
+  const std::vector<SampleId> bad{3, static_cast<SampleId>(n)}, good{3, 4};
+  Vector<double> out(h * 2), grad(p.dim_lambda());
+  const std::string message = "equilibrium: sample id " + std::to_string(n) + " outside the " + std::to_string(n) + " examples";
+  auto expect_error = [&](auto&& call) {
+    try {
+      call();
+      ADD_FAILURE() << "no error for id " << n;
+    } catch (const InvalidOptions& e) {
+      EXPECT_EQ(std::string(e.what()), message);
+    }
+  };
+  expect_error([&] { p.map(w, lambda, bad, out); });
+  expect_error([&] { p.map_vjp_lambda(w, lambda, w, bad, grad); });
+  expect_error([&] { p.outer(w, lambda, bad, nullptr, nullptr); });
+  p.map(w, lambda, good, out);  // a good batch afterwards is computed as by a fresh instance
+  Vector<double> fresh(h * 2);
+  problem().map(w, lambda, good, fresh);
+  EXPECT_EQ(out, fresh);
+}
+
 TEST(Equilibrium, TheMapContractsWithTheRadiusOfAAsBound) {
   const auto p = problem();
   BlockBatchView<Equilibrium<double>> view(p);

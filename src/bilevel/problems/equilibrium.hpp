@@ -30,6 +30,7 @@
 
 #include "bilevel/core/constraints.hpp"
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/gather.hpp"
 #include "bilevel/core/parallel.hpp"
 #include "bilevel/core/rng.hpp"
 #include "bilevel/core/scratch.hpp"
@@ -151,7 +152,7 @@ class Equilibrium {
     const auto z = states(w, blocks.size());
     const Index m = z.cols();
     const auto labels = scratch_span<Labels, std::int32_t>(blocks.size());
-    for (std::size_t j = 0; j < blocks.size(); ++j) labels[j] = train_.y[checked(blocks[j])];
+    for (std::size_t j = 0; j < blocks.size(); ++j) labels[j] = train_.y[static_cast<std::size_t>(checked_id(blocks[j], num_blocks(), "equilibrium"))];
     if (grad_w) grad_w->resize(o_.hidden * m);  // no allocation at the same size
     const RowChunks chunks = row_chunks(m);
     auto losses = scratch_matrix<Losses, S>(1, chunks.count);
@@ -215,11 +216,6 @@ class Equilibrium {
                                        o_.hidden));
     return {w.data(), o_.hidden, static_cast<Index>(m)};
   }
-  std::size_t checked(SampleId id) const {
-    if (id >= static_cast<SampleId>(num_blocks()))
-      throw InvalidOptions(fmt::format("equilibrium: example id {} outside the {} training examples", id, num_blocks()));
-    return static_cast<std::size_t>(id);
-  }
   // The inputs of the batch's examples (m x p): the training matrix itself when the batch is all of
   // them in order (evaluation), else the rows the injection of this batch gathered (injection_of).
   Eigen::Map<const RowMatrix<S>> inputs(Batch blocks) const {
@@ -254,9 +250,8 @@ class Equilibrium {
     Eigen::Map<Matrix<S>> values(k.values.data(), h, m);
     Eigen::Map<RowMatrix<S>> rows(k.rows.data(), full ? 0 : m, p_);
     for_each_chunk(row_chunks(m), [&](Index, Index begin, Index mc) {
-      if (!full)
-        for (Index j = begin; j < begin + mc; ++j)
-          rows.row(j) = train_.x.row(static_cast<Index>(checked(blocks[static_cast<std::size_t>(j)])));
+      if (!full) gather_rows(train_.x, blocks.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(mc)),
+                             "equilibrium", rows.middleRows(begin, mc));
       const Eigen::Map<const RowMatrix<S>> x((full ? train_.x.data() : k.rows.data()) + begin * p_, mc, p_);
       values.middleCols(begin, mc).noalias() = b(lambda) * x.transpose();
       values.middleCols(begin, mc).colwise() += c(lambda);
