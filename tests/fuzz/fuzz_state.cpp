@@ -60,8 +60,8 @@ struct Case {
 
   Case(P p, EstimatorOptions o) : problem(std::move(p)), estimator(std::move(o)) {
     OuterLoop<P> loop(problem, estimator, upper_level(), /*seed=*/3, evaluation());
-    loop.on_state([this](const std::string& bytes, std::int64_t last) {
-      if (last == 2) state = bytes;
+    loop.on_state([this](const ArchiveWriter& saved, std::int64_t last) {
+      if (last == 2) state = saved.bytes();
     });
     if constexpr (requires { problem.initial_lambda(); }) loop.run(problem.initial_lambda());
     else loop.run(Vector<double>::Constant(problem.dim_lambda(), -2.0));

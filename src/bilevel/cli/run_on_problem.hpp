@@ -44,9 +44,9 @@ struct SavedState {
   std::string loop;
 };
 // Writes state.bin (atomically) from its parts; the loop's state, the bulk of it (a warm-start store
-// holds a vector per example), goes to the file without a copy.
+// holds a vector per example), goes to the file from where its values are, without a copy.
 void write_state(const std::filesystem::path& path, const std::string& config, std::int64_t metrics_iteration,
-                 std::string_view loop);
+                 const ArchiveWriter& loop);
 SavedState decode_state(const std::filesystem::path& path);
 // Keeps the complete lines of metrics.jsonl up to iteration `last` (a resumed run rewrites the rest).
 void truncate_metrics(const std::filesystem::path& path, std::int64_t last);
@@ -112,8 +112,8 @@ int run_on_problem(const P& problem, Config& c, const std::string& out_dir, std:
   auto trace = open_sample_trace(trace_path);
   if (trace) loop->trace_samples(&*trace);
   run_detail::MetricsWriter<S> metrics(dir / "metrics.jsonl", resume);
-  loop->on_state([&](const std::string& bytes, std::int64_t last_checkpoint) {
-    run_detail::write_state(state_path, resolved.str(), last_checkpoint, bytes);
+  loop->on_state([&](const ArchiveWriter& state, std::int64_t last_checkpoint) {
+    run_detail::write_state(state_path, resolved.str(), last_checkpoint, state);
   });
   ProgressBar<S> progress(ul.max_iterations);
   const InterruptGuard interrupt;

@@ -8,13 +8,15 @@
 namespace bilevel::run_detail {
 
 void write_state(const std::filesystem::path& path, const std::string& config, std::int64_t metrics_iteration,
-                 std::string_view loop) {
+                 const ArchiveWriter& loop) {
   ArchiveWriter header;
   header.tag("bilevel-state-file-1");
   header.string(config);
   header.i64(metrics_iteration);
   header.u64(loop.size());  // with the bytes that follow: ArchiveWriter::string(loop), as decode_state reads it
-  write_file_atomically(path, {header.bytes(), loop});
+  std::vector<std::string_view> parts = header.pieces();  // small: nothing borrowed
+  for (std::string_view p : loop.pieces()) parts.push_back(p);
+  write_file_atomically(path, parts);
 }
 
 SavedState decode_state(const std::filesystem::path& path) {

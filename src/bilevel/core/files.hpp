@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -12,7 +13,7 @@
 namespace bilevel {
 
 // The file is the concatenation of `parts` (a large part is written where it is, never copied).
-inline void write_file_atomically(const std::filesystem::path& path, std::initializer_list<std::string_view> parts) {
+inline void write_file_atomically(const std::filesystem::path& path, std::span<const std::string_view> parts) {
   const std::filesystem::path tmp = path.string() + ".tmp";
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -24,6 +25,9 @@ inline void write_file_atomically(const std::filesystem::path& path, std::initia
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) throw Error("cannot rename " + tmp.string() + " to " + path.string() + ": " + ec.message());
+}
+inline void write_file_atomically(const std::filesystem::path& path, std::initializer_list<std::string_view> parts) {
+  write_file_atomically(path, std::span<const std::string_view>(parts.begin(), parts.size()));
 }
 inline void write_file_atomically(const std::filesystem::path& path, std::string_view content) {
   write_file_atomically(path, {content});

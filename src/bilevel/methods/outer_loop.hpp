@@ -55,7 +55,7 @@ class OuterLoop {
   // with it, the iteration of the last checkpoint the state accounts for (-1: none yet), which a
   // resumed run continues after. resume(those bytes) continues the run as if it had never stopped:
   // the same lambda, counts and checkpoints, bit for bit (at the same thread count).
-  using StateSink = std::function<void(const std::string& state, std::int64_t last_checkpoint)>;
+  using StateSink = std::function<void(const ArchiveWriter& state, std::int64_t last_checkpoint)>;
   void on_state(StateSink sink) { sink_ = std::move(sink); }
 
   RunSummary<S> resume(const std::string& bytes, const std::string& source, std::span<Callback<S>* const> callbacks = {}) {
@@ -112,12 +112,9 @@ class OuterLoop {
 
   void snapshot(const Run& r) const {
     if (!sink_) return;
-    ArchiveWriter size = ArchiveWriter::counter();
-    save_run(size, r);
-    ArchiveWriter a;
-    a.reserve(size.size());
+    ArchiveWriter a;  // borrows the large vectors of r and the estimator: used before they change
     save_run(a, r);
-    sink_(a.bytes(), r.summary.last ? r.summary.last->iteration : -1);
+    sink_(a, r.summary.last ? r.summary.last->iteration : -1);
   }
 
   void save_run(ArchiveWriter& a, const Run& r) const {
