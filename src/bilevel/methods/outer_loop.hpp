@@ -50,10 +50,11 @@ class OuterLoop {
     return loop(r, callbacks);
   }
 
-  // Resuming: `sink` receives the run's whole state (bytes) after every checkpoint that the run would
-  // write uninterrupted, and, when a callback stops the run early, before its extra final checkpoint;
-  // with it, the iteration of the last checkpoint the state accounts for (-1: none yet), which a
-  // resumed run continues after. resume(those bytes) continues the run as if it had never stopped:
+  // Resuming: `sink` receives the run's whole state (an archive whose large values are borrowed from
+  // the run: write its pieces() or copy its bytes() before returning) after every checkpoint that the
+  // run would write uninterrupted, and, when a callback stops the run early, before its extra final
+  // checkpoint; with it, the iteration of the last checkpoint the state accounts for (-1: none yet),
+  // which a resumed run continues after. resume(its bytes) continues the run as if it had never stopped:
   // the same lambda, counts and checkpoints, bit for bit (at the same thread count).
   using StateSink = std::function<void(const ArchiveWriter& state, std::int64_t last_checkpoint)>;
   void on_state(StateSink sink) { sink_ = std::move(sink); }

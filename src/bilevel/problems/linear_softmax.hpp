@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "bilevel/core/error.hpp"
-#include "bilevel/core/huge_pages.hpp"
 #include "bilevel/core/gather.hpp"
+#include "bilevel/core/huge_pages.hpp"
 #include "bilevel/core/linalg.hpp"
 #include "bilevel/core/parallel.hpp"
 #include "bilevel/core/scratch.hpp"
