@@ -273,7 +273,8 @@ class Equilibrium {
     const Index h = o_.hidden, m = z.cols();
     const auto a_values = lambda.segment(offset_a(), h * h);
     Mask& k = mask_;
-    if (k.valid && k.generation == injection_.generation && same_bits(k.a, a_values) && same_bits(k.states, w))
+    if (k.valid && k.generation == injection_.generation && same_bits(k.a, a_values) &&
+        same_bits(k.states.data(), k.states_size, w))
       return {k.values.data(), h, m};
     k.valid = false;
     grow(k.values, h * m);
@@ -283,17 +284,19 @@ class Equilibrium {
       drive(z.middleCols(begin, mc), lambda, injection.middleCols(begin, mc), pre);
       pre = S(1) - pre.array().tanh().square();
     });
-    k.a = a_values;  // no allocation at the same sizes
-    k.states = w;
+    k.a = a_values;  // no allocation: A's size is fixed
+    grow(k.states, w.size());  // the states' size follows the batch: a buffer that only grows
+    std::copy(w.begin(), w.end(), k.states.begin());
+    k.states_size = w.size();
     k.generation = injection_.generation;
     k.valid = true;
     return {k.values.data(), h, m};
   }
 
-  static bool same_bits(const Vector<S>& kept, ConstVectorRef<S> now) {
-    return kept.size() == now.size() &&
-           std::memcmp(kept.data(), now.data(), sizeof(S) * static_cast<std::size_t>(now.size())) == 0;
+  static bool same_bits(const S* kept, Index size, ConstVectorRef<S> now) {
+    return size == now.size() && std::memcmp(kept, now.data(), sizeof(S) * static_cast<std::size_t>(size)) == 0;
   }
+  static bool same_bits(const Vector<S>& kept, ConstVectorRef<S> now) { return same_bits(kept.data(), kept.size(), now); }
   // At least n values, without copying the old ones (they are about to be overwritten).
   static void grow(std::vector<S, Eigen::aligned_allocator<S>>& v, Index n) {
     if (v.size() >= static_cast<std::size_t>(n)) return;
@@ -344,7 +347,9 @@ class Equilibrium {
   struct Mask {
     bool valid = false;
     std::uint64_t generation = 0;  // of the injection it was computed from
-    Vector<S> a, states;           // the A and states it was computed for
+    Vector<S> a;                   // the A it was computed for
+    Values states;                 // and the states (the first states_size values)
+    Index states_size = 0;
     Values values;                 // h x m
   };
 
