@@ -27,15 +27,20 @@ using ScratchRows = Eigen::Map<RowMatrix<S>, Eigen::AlignedMax>;
 template <class S>
 using ScratchVector = Eigen::Map<Vector<S>, Eigen::AlignedMax>;
 
+// Makes v hold at least n values, without copying the old ones (they are about to be overwritten):
+// memory that only grows, for scratch buffers and for the values a problem keeps between calls.
+template <class T, class Allocator>
+void grow_without_copy(std::vector<T, Allocator>& v, std::size_t n) {
+  if (v.size() >= n) return;
+  v.clear();
+  v.resize(n);
+}
+
 namespace scratch_detail {
 template <class Tag, class S>
 S* buffer(Index size) {
   thread_local std::vector<S, Eigen::aligned_allocator<S>> memory;
-  const auto n = static_cast<std::size_t>(size);
-  if (memory.size() < n) {
-    memory.clear();  // no copy of the old contents
-    memory.resize(n);
-  }
+  grow_without_copy(memory, static_cast<std::size_t>(size));
   return memory.data();
 }
 }  // namespace scratch_detail

@@ -152,7 +152,8 @@ class Equilibrium {
     const auto z = states(w, blocks.size());
     const Index m = z.cols();
     const auto labels = scratch_span<Labels, std::int32_t>(blocks.size());
-    for (std::size_t j = 0; j < blocks.size(); ++j) labels[j] = train_.y[static_cast<std::size_t>(checked_id(blocks[j], num_blocks(), "equilibrium"))];
+    for (std::size_t j = 0; j < blocks.size(); ++j)
+      labels[j] = train_.y[static_cast<std::size_t>(checked_id(blocks[j], num_blocks(), "equilibrium"))];
     if (grad_w) grad_w->resize(o_.hidden * m);  // no allocation at the same size
     const RowChunks chunks = row_chunks(m);
     auto losses = scratch_matrix<Losses, S>(1, chunks.count);
@@ -297,11 +298,8 @@ class Equilibrium {
     return size == now.size() && std::memcmp(kept, now.data(), sizeof(S) * static_cast<std::size_t>(size)) == 0;
   }
   static bool same_bits(const Vector<S>& kept, ConstVectorRef<S> now) { return same_bits(kept.data(), kept.size(), now); }
-  // At least n values, without copying the old ones (they are about to be overwritten).
   static void grow(std::vector<S, Eigen::aligned_allocator<S>>& v, Index n) {
-    if (v.size() >= static_cast<std::size_t>(n)) return;
-    v.clear();
-    v.resize(static_cast<std::size_t>(n));
+    grow_without_copy(v, static_cast<std::size_t>(n));
   }
 
   // The fixed points of every example of a split, by plain fixed-point iterations from zero, chunk by
