@@ -18,6 +18,8 @@
 // Needs Fashion-MNIST (scripts/setup.sh --data).
 #include <benchmark/benchmark.h>
 
+#include <Eigen/QR>
+
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -27,6 +29,7 @@
 #include <typeindex>
 #include <vector>
 
+#include "bilevel/core/linalg.hpp"
 #include "bilevel/core/parallel.hpp"
 #include "bilevel/core/rng.hpp"
 #include "bilevel/core/sampler.hpp"
@@ -262,6 +265,36 @@ void register_products(Index batch) {
     }
 }
 
+// The spectral-norm clip of equilibrium's UL step (||A||_2 <= 0.5, core/linalg.cpp) on a matrix as a
+// run meets it: its singular values spread below the radius, as at the end of a run (0.5, 0.4983,
+// 0.4974, ...), with the top two moved just above it by the step. Serial, once per UL iteration.
+// Flops: the Gram matrix (2 n^3) and its tridiagonal reduction (4/3 n^3); the eigenpairs above the
+// radius and the update are O(n^2) each.
+template <class S>
+void register_clip(Index n) {
+  const std::string title = fmt::format("projection/spectral_clip/{}/n:{}", sizeof(S) == 4 ? "float" : "double", n);
+  benchmark::RegisterBenchmark(title.c_str(), [=](benchmark::State& state) {
+    constexpr double kRadius = 0.5;
+    const auto orthogonal = [n](std::uint64_t seed) -> Matrix<double> {
+      const Matrix<double> g = Eigen::Map<const Matrix<double>>(random<double>(n * n, 1.0, seed).data(), n, n);
+      return Eigen::HouseholderQR<Matrix<double>>(g).householderQ();
+    };
+    Vector<double> sigma(n);
+    for (Index i = 0; i < n; ++i) sigma(i) = kRadius * (1 - 2.0 * static_cast<double>(i) / static_cast<double>(n));
+    sigma(0) = kRadius + 2e-4;
+    sigma(1) = kRadius + 1e-4;
+    const Matrix<S> start = (orthogonal(5) * sigma.asDiagonal() * orthogonal(6).transpose()).template cast<S>();
+    Matrix<S> a = start;
+    for (auto _ : state) {
+      a = start;
+      if (!clip_spectral_norm<S>(a, S(kRadius))) state.SkipWithError("nothing above the radius to clip");
+      benchmark::ClobberMemory();
+    }
+  const double m = static_cast<double>(n);
+    report<S>(state, Work{2 * m * m * m + 4.0 / 3 * m * m * m, 0}, 1);
+  })->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
 }  // namespace
 }  // namespace bilevel::bench
 
@@ -290,6 +323,8 @@ int main(int argc, char** argv) {
   }
   for (const bilevel::Index batch : kEquilibriumBatches) register_equilibrium<float>(batch);
   for (const bilevel::Index batch : kEquilibriumBatches) register_equilibrium<double>(batch);
+  register_clip<float>(200);
+  register_clip<double>(200);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

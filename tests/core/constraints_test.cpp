@@ -227,6 +227,27 @@ TEST(Constraints, SpectralClipOfClusteredSingularValues) {
   EXPECT_FALSE(clip_spectral_norm<double>(a, 0.5 + 1e-12));  // nothing is left above the radius
 }
 
+TEST(Constraints, FloatSpectralClipAtEquilibriumsSizeIsTheExactClipToFloatRounding) {
+  // A float matrix is clipped in float (the Gram matrix, its reduction): the result must be the exact
+  // clip of the same matrix (in double) to a few float rounding units, at equilibrium's h = 200 with
+  // what a run meets: values just above the radius, a cluster at it, values just below.
+  const Index n = 200;
+  Vector<double> sigma(n);
+  for (Index i = 0; i < n; ++i) sigma(i) = 0.49 * (1 - static_cast<double>(i) / static_cast<double>(n));
+  sigma.head(6) << 0.5 + 2e-3, 0.5 + 1e-4, 0.5 + 1e-6, 0.5, 0.5, 0.4983;
+  const Matrix<float> a = with_singular_values(n, n, sigma, 13).cast<float>();
+  Matrix<double> exact = a.cast<double>();
+  ASSERT_TRUE(clip_spectral_norm<double>(exact, 0.5));
+  Matrix<float> clipped = a;
+  ASSERT_TRUE(clip_spectral_norm<float>(clipped, 0.5f));
+  const double error = (clipped.cast<double>() - exact).norm() / exact.norm();
+  EXPECT_LE(error, 2e-7);  // measured 2.7e-8; 2.6e-8 when the clip of a float matrix ran in double
+  const Vector<double> after = Eigen::JacobiSVD<Matrix<double>>(clipped.cast<double>()).singularValues();
+  EXPECT_NEAR(after(0), 0.5, 2e-7);  // a few float rounding units (6e-8 at 0.5)
+  EXPECT_NEAR(after(2), 0.5, 2e-7);
+  EXPECT_NEAR(after(5), 0.4983, 2e-7);  // below the radius: unchanged
+}
+
 TEST(Constraints, SpectralClipLeavesANonFiniteMatrixAsItIs) {
   // LAPACK's bisection never ends on a NaN (fuzz_state found the hang); the outer loop reports the NaN.
   for (double bad : {std::nan(""), std::numeric_limits<double>::infinity(), 1e300}) {
