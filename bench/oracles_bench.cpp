@@ -290,7 +290,7 @@ void register_clip(Index n) {
       if (!clip_spectral_norm<S>(a, S(kRadius))) state.SkipWithError("nothing above the radius to clip");
       benchmark::ClobberMemory();
     }
-  const double m = static_cast<double>(n);
+    const double m = static_cast<double>(n);
     report<S>(state, Work{2 * m * m * m + 4.0 / 3 * m * m * m, 0}, 1);
   })->Unit(benchmark::kMillisecond)->UseRealTime();
 }
