@@ -2,14 +2,13 @@
 // Helpers of the data tests: the Fashion-MNIST fixture, a per-process scratch folder for the files the tests write, and the
 // check that an error is a DataError whose message names what it should.
 #include <gtest/gtest.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "bilevel/core/error.hpp"
 #include "bilevel/data/idx.hpp"
+#include "../process_scratch_dir.hpp"
 
 namespace bilevel::testing {
 
@@ -23,11 +22,7 @@ inline Dataset fashion200() {
                   (kFixtures / "fashion-train-200-labels-idx1-ubyte.gz").string());
 }
 
-inline fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("bilevel-data-test-" + std::to_string(getpid()));
-  fs::create_directories(dir);
-  return dir / name;
-}
+inline fs::path scratch(const std::string& name) { return process_scratch_dir() / name; }
 
 // Expects a DataError whose message contains every one of `parts`.
 template <class F>

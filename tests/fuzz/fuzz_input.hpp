@@ -5,8 +5,6 @@
 // A target returns normally when the reader accepts the input or rejects it with a bilevel::Error (the
 // clear message users get). Anything else is a finding: another exception escapes and aborts, and the
 // sanitizers report memory errors and undefined behaviour.
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -14,19 +12,11 @@
 #include <string>
 #include <string_view>
 
-#include <fmt/format.h>
+#include "../process_scratch_dir.hpp"
 
 namespace bilevel::fuzz {
 
-// A folder of this process's own under the temporary directory, made on first use.
-inline const std::filesystem::path& scratch_dir() {
-  static const std::filesystem::path dir = [] {
-    auto d = std::filesystem::temp_directory_path() / fmt::format("bilevel-fuzz-{}", ::getpid());
-    std::filesystem::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
+inline const std::filesystem::path& scratch_dir() { return testing::process_scratch_dir(); }
 
 // Writes `bytes` to scratch_dir()/name (replacing it) and returns the path.
 inline std::string write_scratch(const std::string& name, std::string_view bytes) {
