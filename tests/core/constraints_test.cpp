@@ -182,6 +182,24 @@ TEST(Constraints, SpectralClipMovesOnlyTheSingularValuesAboveTheRadius) {
   }
 }
 
+TEST(Constraints, SpectralClipOfSmallMatricesIsTheSvdClip) {
+  // The reduction's edge cases: Gram matrices of order 1 to 9 (no reflector, one of length 1, and the
+  // column blocks of four with every remainder), tall and wide, against the clip of the SVD.
+  Rng r(9);
+  for (Index n = 1; n <= 9; ++n) {
+    for (auto [rows, cols] : {std::pair<Index, Index>{n + 3, n}, {n, n + 3}}) {
+      Matrix<double> a(rows, cols);
+      for (Index i = 0; i < a.size(); ++i) a.data()[i] = r.normal();
+      const Eigen::JacobiSVD<Matrix<double>> before(a, Eigen::ComputeThinU | Eigen::ComputeThinV);
+      const double radius = before.singularValues()(n / 2) + 1e-3;  // about half the values clipped
+      const Matrix<double> expected = before.matrixU() * before.singularValues().cwiseMin(radius).asDiagonal() *
+                                      before.matrixV().transpose();
+      EXPECT_EQ(clip_spectral_norm<double>(a, radius), before.singularValues()(0) > radius) << rows << "x" << cols;
+      EXPECT_LE((a - expected).norm(), 1e-12 * (1 + expected.norm())) << rows << "x" << cols;
+    }
+  }
+}
+
 TEST(Constraints, SpectralClipDoesNotDependOnTheCallsBeforeIt) {
   // A clip keeps its workspaces between calls (per thread): its decision and result after a clip must
   // be those after an inside matrix, bit for bit.

@@ -39,7 +39,7 @@ struct Gram {
   // The clip: G = Q T Q^T (packed: T and the Householder vectors of Q, with their coefficients tau),
   // then T's eigenpairs above radius^2 (LAPACK, in double), then the pairs in G's basis (basis).
   Matrix<S> packed, basis, scaled;
-  Vector<S> tau, scale;
+  Vector<S> tau, scale, product_v, w;
   Matrix<double> vectors;
   Vector<double> diagonal, subdiagonal, values, work;
   Eigen::VectorXi support, iwork;
@@ -59,6 +59,93 @@ Gram<S>& gram(const Eigen::Ref<const Matrix<S>>& a) {
   return g;
 }
 
+// Householder tridiagonalization of the symmetric g.packed, in place, in the layout of Eigen's
+// tridiagonalization_inplace (which it replaces): T's diagonal and subdiagonal, and below the
+// subdiagonal of column i the essential part of the reflector H_i = I - tau_i v_i v_i^T, v_i = (1, ...).
+// Step i is the update A22 <- A22 - v w^T - w v^T of the trailing matrix, w = p - (tau p.v / 2) v with
+// p = tau A22 v. It differs from Eigen's (which works on the lower triangle only) in two ways:
+// - the matrix is kept whole (both triangles), so that A22 v is a sum of contiguous columns, with no
+//   dot product (and its horizontal sum) per column;
+// - one pass over the matrix per step: while a column of A22 is updated, it is also added into the
+//   next step's product A33 v', whose reflector v' comes from the trailing matrix's first column,
+//   updated first. Eigen's reads the trailing matrix twice per step (the product, then the update).
+// The whole matrix costs twice the flops of a triangle; even so the clip of equilibrium's 200 x 200 A
+// took 0.68 ms against 0.79 ms with Eigen's reduction (projection/spectral_clip, 2026-12-03).
+// Row i+1 of the matrix, right of the diagonal, is not updated after step i: nothing reads it again.
+// One step's pass over the trailing matrix below its first row: the m columns c_j (stride `stride`)
+// become c_j - v w_j - w v_j, and p += sum_j c_j next_v_j. Four columns at a time, so that p, v and w
+// are loaded and p stored once per four columns; plain loops, which GCC vectorises.
+template <class S>
+void update_and_multiply(S* __restrict c, Index stride, Index m, const S* __restrict v, const S* __restrict w,
+                         const S* __restrict next_v, S* __restrict p) {
+  Index j = 0;
+  for (; j + 4 <= m; j += 4) {
+    S* __restrict c0 = c + j * stride;
+    S* __restrict c1 = c0 + stride;
+    S* __restrict c2 = c1 + stride;
+    S* __restrict c3 = c2 + stride;
+    const S v0 = v[j], v1 = v[j + 1], v2 = v[j + 2], v3 = v[j + 3];
+    const S w0 = w[j], w1 = w[j + 1], w2 = w[j + 2], w3 = w[j + 3];
+    const S n0 = next_v[j], n1 = next_v[j + 1], n2 = next_v[j + 2], n3 = next_v[j + 3];
+    for (Index r = 0; r < m; ++r) {
+      const S vr = v[r], wr = w[r];
+      const S x0 = c0[r] - (vr * w0 + wr * v0), x1 = c1[r] - (vr * w1 + wr * v1);
+      const S x2 = c2[r] - (vr * w2 + wr * v2), x3 = c3[r] - (vr * w3 + wr * v3);
+      c0[r] = x0;
+      c1[r] = x1;
+      c2[r] = x2;
+      c3[r] = x3;
+      p[r] += (x0 * n0 + x1 * n1) + (x2 * n2 + x3 * n3);
+    }
+  }
+  for (; j < m; ++j) {
+    S* __restrict c0 = c + j * stride;
+    const S v0 = v[j], w0 = w[j], n0 = next_v[j];
+    for (Index r = 0; r < m; ++r) {
+      const S x0 = c0[r] - (v[r] * w0 + w[r] * v0);
+      c0[r] = x0;
+      p[r] += x0 * n0;
+    }
+  }
+}
+
+template <class S>
+void tridiagonalize(Gram<S>& g) {
+  Matrix<S>& a = g.packed;
+  const Index n = a.rows();
+  g.tau.resize(std::max<Index>(n - 1, 0));
+  if (n < 2) return;
+  g.product_v.resize(n);
+  g.w.resize(n);
+  S tau = 0, beta = 0;
+  a.col(0).tail(n - 1).makeHouseholderInPlace(tau, beta);
+  a(1, 0) = S(1);  // v_0 in place, until its step is done
+  g.product_v.head(n - 1).noalias() = a.bottomRightCorner(n - 1, n - 1) * a.col(0).tail(n - 1);
+  for (Index i = 0; i + 1 < n; ++i) {
+    const Index m = n - 1 - i;  // the size of the trailing matrix A22 of this step
+    const auto v = a.col(i).tail(m);
+    auto p = g.product_v.head(m);
+    auto w = g.w.head(m);
+    p *= tau;
+    w = p - (S(0.5) * tau * p.dot(v)) * v;
+    auto a22 = a.bottomRightCorner(m, m);
+    a22.col(0) -= v * w(0) + w * v(0);
+    S next_tau = 0, next_beta = 0;
+    if (m >= 2) {
+      // The next reflector, from the updated first column, and the next product A33 v' in the same pass.
+      auto next_v = a22.col(0).tail(m - 1);
+      next_v.makeHouseholderInPlace(next_tau, next_beta);
+      next_v(0) = S(1);
+      g.product_v.head(m - 1).setZero();
+      update_and_multiply(&a22(1, 1), a.outerStride(), m - 1, &v(1), &w(1), &next_v(0), g.product_v.data());
+    }
+    a(i + 1, i) = beta;
+    g.tau(i) = tau;
+    tau = next_tau;
+    beta = next_beta;
+  }
+}
+
 // The eigenpairs of g.product with eigenvalues above `bound`, into g.values (ascending) and the first
 // columns of g.basis; returns their number. Cost: the tridiagonal reduction (4/3 n^3) plus O(n^2) per
 // pair, against about 9 n^3 for the full eigen-decomposition, which a clip needed before: a run's
@@ -67,11 +154,8 @@ Gram<S>& gram(const Eigen::Ref<const Matrix<S>>& a) {
 template <class S>
 Index eigenpairs_above(Gram<S>& g, double bound) {
   const Index n = g.product.rows();
-  // Eigen's in-place reduction, as its Tridiagonalization class runs it: the class's accessor of tau
-  // returns a copy, which would allocate in every clip.
   g.packed = g.product;
-  g.tau.resize(n - 1);
-  Eigen::internal::tridiagonalization_inplace(g.packed, g.tau);
+  tridiagonalize(g);
   g.diagonal = g.packed.diagonal().template cast<double>();
   g.subdiagonal.resize(n);
   g.subdiagonal.head(n - 1) = g.packed.diagonal(-1).template cast<double>();
