@@ -55,48 +55,63 @@ TEST(RowChunks, AnExceptionInAChunkReachesTheCaller) {
                std::runtime_error);
 }
 
-// The softmax loss, gradient and Hessian-vector product of 200 rows (3 chunks) against the sums of
-// their one-row values, and identical bits at one and two threads.
+// The softmax loss, gradient and Hessian-vector product of the first n rows (200: 3 chunks; 64 and 100:
+// the two chunks the softmax kernels give a batch of 64 to 127 rows) against the sums of their one-row
+// values, and identical bits at one and two threads; the gradient also into a block of a larger matrix
+// (an outer stride other than its rows).
 TEST(ParallelOracles, SoftmaxKernelsOfSeveralChunksAreTheMeanOfTheirRows) {
+  EXPECT_EQ(softmax::softmax_chunks(63).count, 1);
+  EXPECT_EQ(softmax::softmax_chunks(64).count, 2);
+  EXPECT_EQ(softmax::softmax_chunks(127).count, 2);
+  EXPECT_EQ(softmax::softmax_chunks(200).count, row_chunks(200).count);
   const Dataset d = fashion200();
-  const RowMatrix<double> x = d.x.cast<double>();
   const Index c = d.num_classes;
-  const Vector<double> wv = random_vector(x.cols() * c, 0.05, 1), uv = random_vector(x.cols() * c, 1.0, 2);
-  const softmax::ConstWeights<double> w(wv.data(), x.cols(), c), u(uv.data(), x.cols(), c);
-  const std::span<const std::int32_t> y(d.y);
+  for (Index n : {200, 64, 100}) {
+    SCOPED_TRACE(n);
+    const RowMatrix<double> x = d.x.topRows(n).cast<double>();
+    const Vector<double> wv = random_vector(x.cols() * c, 0.05, 1), uv = random_vector(x.cols() * c, 1.0, 2);
+    const softmax::ConstWeights<double> w(wv.data(), x.cols(), c), u(uv.data(), x.cols(), c);
+    const std::span<const std::int32_t> y = std::span<const std::int32_t>(d.y).first(static_cast<std::size_t>(n));
 
-  struct Out {
-    double loss;
-    Matrix<double> grad, residual, hvp;
-  };
-  auto compute = [&] {
-    Out o{0, Matrix<double>(x.cols(), c), Matrix<double>(x.rows(), c), Matrix<double>(x.cols(), c)};
-    softmax::MatrixOut<double> grad(o.grad), residual(o.residual);
-    o.loss = softmax::loss_and_grad<double>(x, y, w, &grad, &residual);
-    softmax::hessian_vector<double>(x, y, w, u, o.hvp);
-    return o;
-  };
-  const Out one = at_threads(1, compute), two = at_threads(2, compute);
-  EXPECT_EQ(one.loss, two.loss);
-  EXPECT_TRUE(one.grad == two.grad);
-  EXPECT_TRUE(one.residual == two.residual);
-  EXPECT_TRUE(one.hvp == two.hvp);
+    struct Out {
+      double loss;
+      Matrix<double> grad, residual, hvp;
+    };
+    auto compute = [&] {
+      Out o{0, Matrix<double>(x.cols(), c), Matrix<double>(x.rows(), c), Matrix<double>(x.cols(), c)};
+      softmax::MatrixOut<double> grad(o.grad), residual(o.residual);
+      o.loss = softmax::loss_and_grad<double>(x, y, w, &grad, &residual);
+      softmax::hessian_vector<double>(x, y, w, u, o.hvp);
+      return o;
+    };
+    const Out one = at_threads(1, compute), two = at_threads(2, compute);
+    EXPECT_EQ(one.loss, two.loss);
+    EXPECT_TRUE(one.grad == two.grad);
+    EXPECT_TRUE(one.residual == two.residual);
+    EXPECT_TRUE(one.hvp == two.hvp);
 
-  double loss = 0;
-  Matrix<double> grad = Matrix<double>::Zero(x.cols(), c), hvp = grad;
-  for (Index i = 0; i < x.rows(); ++i) {
-    Matrix<double> g(x.cols(), c), h(x.cols(), c), r(1, c);
-    softmax::MatrixOut<double> g_out(g), r_out(r);
-    loss += softmax::loss_and_grad<double>(x.middleRows(i, 1), y.subspan(i, 1), w, &g_out, &r_out);
-    softmax::hessian_vector<double>(x.middleRows(i, 1), y.subspan(i, 1), w, u, h);
-    grad += g;
-    hvp += h;
-    EXPECT_LT((r - one.residual.row(i)).norm(), 1e-15);
+    Matrix<double> larger = Matrix<double>::Zero(x.cols() + 3, c + 1);
+    softmax::MatrixOut<double> block(larger.block(1, 1, x.cols(), c));
+    softmax::loss_and_grad<double>(x, y, w, &block);
+    EXPECT_TRUE(larger.block(1, 1, x.cols(), c) == one.grad);
+    EXPECT_EQ(larger.col(0).norm() + larger.row(0).norm() + larger.bottomRows(2).norm(), 0.0);
+
+    double loss = 0;
+    Matrix<double> grad = Matrix<double>::Zero(x.cols(), c), hvp = grad;
+    for (Index i = 0; i < x.rows(); ++i) {
+      Matrix<double> g(x.cols(), c), h(x.cols(), c), r(1, c);
+      softmax::MatrixOut<double> g_out(g), r_out(r);
+      loss += softmax::loss_and_grad<double>(x.middleRows(i, 1), y.subspan(i, 1), w, &g_out, &r_out);
+      softmax::hessian_vector<double>(x.middleRows(i, 1), y.subspan(i, 1), w, u, h);
+      grad += g;
+      hvp += h;
+      EXPECT_LT((r - one.residual.row(i)).norm(), 1e-15);
+    }
+    const double rows = static_cast<double>(x.rows());
+    EXPECT_NEAR(one.loss, loss / rows, 1e-13);
+    EXPECT_LT((one.grad - grad / rows).norm(), 1e-13 * grad.norm() / rows);
+    EXPECT_LT((one.hvp - hvp / rows).norm(), 1e-13 * hvp.norm() / rows);
   }
-  const double n = static_cast<double>(x.rows());
-  EXPECT_NEAR(one.loss, loss / n, 1e-13);
-  EXPECT_LT((one.grad - grad / n).norm(), 1e-13 * grad.norm() / n);
-  EXPECT_LT((one.hvp - hvp / n).norm(), 1e-13 * hvp.norm() / n);
 }
 
 // logistic-ho with all 200 fixture images as training set: its oracles on the full batch (3 chunks)
