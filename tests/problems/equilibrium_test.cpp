@@ -207,6 +207,37 @@ TEST(Equilibrium, WarmStartKeepsOneStatePerExampleAndOnlyTheDrawnOnesMove) {
   EXPECT_EQ(counts.samples(), 201 * 10);
 }
 
+// prepare() sizes the store before the first hypergradient (the outer loop calls it before its clock):
+// n zero states with warm start, nothing without, and the hypergradients are those of a lazy store.
+TEST(Equilibrium, PreparingTheWarmStartStoreChangesNoResult) {
+  const auto p = problem();
+  const Vector<double> lambda = point(p);
+  EstimatorOptions o;
+  o.ll.iterations = o.ls.iterations = 3;
+  o.ll.warm_start = true;
+  o.outer_batch_size = 10;
+  SeparableHypergradientEstimator<Equilibrium<double>> prepared(p, o), lazy(p, o);
+  EstimatorState<double> a, b;
+  prepared.prepare(a);
+  ASSERT_EQ(a.w.size(), p.num_blocks() * p.block_dim());
+  EXPECT_EQ(a.w.cwiseAbs().maxCoeff(), 0.0);
+  EXPECT_EQ(a.v.size(), 0);  // ls.warm_start is off
+  EstimatorStreams sa(4), sb(4);
+  OracleCounts ca, cb;
+  for (int s = 0; s < 3; ++s) {
+    const Vector<double> ha = prepared.compute(lambda, a, sa, ca).hypergradient;
+    const Vector<double> hb = lazy.compute(lambda, b, sb, cb).hypergradient;
+    EXPECT_EQ(ha, hb) << "iteration " << s;
+  }
+  EXPECT_EQ(a.w, b.w);
+
+  o.ll.warm_start = false;
+  SeparableHypergradientEstimator<Equilibrium<double>> cold(p, o);
+  EstimatorState<double> c;
+  cold.prepare(c);
+  EXPECT_EQ(c.memory_bytes(), 0u);
+}
+
 // A separable problem's samples are its blocks: the trace gets each hypergradient's minibatch of
 // examples as "blocks", and their count is samples_ul.
 TEST(Equilibrium, TheSampleTraceGetsEachMinibatchOfExamples) {

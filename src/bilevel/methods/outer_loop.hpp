@@ -144,6 +144,8 @@ class OuterLoop {
     RunSummary<S>& summary = r.summary;
     summary.stop_reason = "max_iterations";
     bool stopped_by_callback = false;
+    // A separable problem's warm-start store, sized before the clock (SeparableHypergradientEstimator).
+    if constexpr (requires { estimator_.prepare(r.state); }) estimator_.prepare(r.state);
     while (r.s < ul_.max_iterations) {
       const std::int64_t s = r.s;
       // With a growing schedule the next iteration costs more than the last: scale the estimate.
