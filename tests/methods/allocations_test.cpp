@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "bilevel/core/blas.hpp"
 #include "bilevel/core/linalg.hpp"
 #include "bilevel/core/parallel.hpp"
 #include "bilevel/core/rng.hpp"
@@ -210,6 +211,23 @@ TEST(Allocations, EquilibriumIterationsAllocateNothing) {
   o.hidden = 200;  // the experiments' size: its products need more packing memory than Eigen puts on the stack
   const Equilibrium<float> p(images().train, images().validation, images().test, o);
   EXPECT_GT(expect_no_allocations(p, p.initial_lambda(), 64, "equilibrium"), 3);
+}
+
+// multiply() (core/blas.hpp) on 200 rows with a depth of 40 (200 modulo 16 is 8): at 100^3 multiply-adds
+// it is Eigen's product; just above, OpenBLAS's general kernel (in the default build). Neither may
+// allocate after its first call; OpenBLAS's small-matrix kernel, which multiply() keeps away from,
+// malloc'ed a buffer in every call at these shapes.
+TEST(Allocations, ProductsOnEitherSideOfTheBlasSizeAllocateNothing) {
+  const Matrix<float> a = Matrix<float>::Constant(200, 40, 0.5f), b = Matrix<float>::Constant(40, 126, 0.25f);
+  Matrix<float> c(200, 126);
+  for (const Index n : {Index{125}, Index{126}}) {
+    auto cn = c.leftCols(n);
+    multiply(cn, a, b.leftCols(n));  // the warm-up: OpenBLAS's buffers
+    const std::int64_t before = allocations.load();
+    for (int r = 0; r < 3; ++r) multiply(cn, a, b.leftCols(n), /*add=*/r > 0);
+    EXPECT_EQ(allocations.load() - before, 0) << "200 x " << n << " x 40";
+  }
+  EXPECT_FLOAT_EQ(c(7, 3), 3 * 40 * 0.125f);
 }
 
 // Equilibrium's projection at h = 200 when it clips (the iterations above stay inside the ball): after

@@ -39,6 +39,19 @@ TEST(Equilibrium, OraclesOfAMinibatchPassFiniteDifferences) {
   expect_block_oracles_pass_finite_differences(p, {3, 17, 42, 99, 17}, point(p));
 }
 
+// At h = 160 on all 100 training examples every product of the hot path has more than 100^3
+// multiply-adds (A Z, A^T G, B X^T, and the cross term's chunks of 68 columns: 160 x 68 x 100), so in
+// the default build they run through OpenBLAS (core/blas.hpp) with its transposed and strided operands.
+// lambda at the scale 0.05, where B x (784 inputs) stays in tanh's curved range: at point()'s 0.3 the
+// pre-activations are large, and central differences of map_vjp_lambda carry errors of 1e-6 (the same
+// with Eigen's products alone).
+TEST(Equilibrium, OraclesOfTheLargeProductsPassFiniteDifferences) {
+  const auto p = problem(160);
+  Vector<double> lambda = random_vector(p.dim_lambda(), 0.05, 2);
+  p.constraint().project(lambda);
+  expect_block_oracles_pass_finite_differences(p, {3, 17, 42, 99, 17}, lambda);
+}
+
 // The input injection B X^T + c is kept between calls at one (B, c, batch), and the Jacobian's mask
 // 1 - tanh(A z + B x + c)^2 at one (A, B, c, states, batch): whatever was asked before, every oracle must
 // equal that of a fresh instance called for it alone (which computes both anew), bit for bit, whether

@@ -6,12 +6,14 @@
 #include <iostream>
 
 #include "bilevel/cli/commands.hpp"
+#include "bilevel/core/blas.hpp"
 #include "bilevel/core/error.hpp"
 #include "bilevel/core/parallel.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"bilevel: stochastic bilevel optimization with a lower-level contraction"};
-  app.set_version_flag("--version", "bilevel 0.1.0");
+  // With the products' kernels, which decide its speed (core/blas.hpp).
+  app.set_version_flag("--version", "bilevel 0.1.0\nmatrix products: " + bilevel::blas_kernels());
   app.require_subcommand(1);
 
   std::string config;

@@ -16,9 +16,10 @@
 // in float it halves the bytes and doubles the vector width of the reduction, its main cost.) Eigen's
 // BDCSVD would do the same work and took over two minutes to compile, the longest file of the build.
 
-// LAPACK (Debian's liblapack): the eigenpairs of a symmetric tridiagonal matrix whose eigenvalues lie
-// in (vl, vu], by the MRRR algorithm. Its strength here is that it costs O(n) per eigenpair asked for,
-// and keeps the vectors of close eigenvalues orthogonal (after a clip the top ones are all equal).
+// LAPACK's dstemr (from OpenBLAS in the default build, else Debian's liblapack): the eigenpairs of
+// a symmetric tridiagonal matrix whose eigenvalues lie in (vl, vu], by the MRRR algorithm. Its
+// strength here is that it costs O(n) per eigenpair asked for, and keeps the vectors of close
+// eigenvalues orthogonal (after a clip the top ones are all equal).
 // Called in double for either precision: the tridiagonal matrix is O(n), and its eigenvalues then
 // carry no error of their own beyond the reduction's.
 extern "C" void dstemr_(const char* jobz, const char* range, const int* n, double* d, double* e, const double* vl,

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <span>
 
+#include "bilevel/core/blas.hpp"  // how Eigen's products run (OpenBLAS, one thread per call)
+
 namespace bilevel {
 
 using Index = Eigen::Index;

@@ -28,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "bilevel/core/blas.hpp"
 #include "bilevel/core/constraints.hpp"
 #include "bilevel/core/error.hpp"
 #include "bilevel/core/gather.hpp"
@@ -114,7 +115,7 @@ class Equilibrium {
     for_each_chunk(row_chunks(d.cols()), [&](Index, Index begin, Index m) {
       auto g = scratch_matrix<Masked, S>(o_.hidden, m);
       g = d.middleCols(begin, m).cwiseProduct(uz.middleCols(begin, m));
-      result.middleCols(begin, m).noalias() = a(lambda).transpose() * g;
+      multiply(result.middleCols(begin, m), a(lambda).transpose(), g);
     });
   }
 
@@ -137,8 +138,8 @@ class Equilibrium {
     Eigen::Map<Matrix<S>> grad_ab(out.data() + offset_a(), h, h + p_);
     for_each_chunk(row_chunks(h + p_), [&](Index, Index begin, Index n) {
       const Index of_a = std::clamp<Index>(h - begin, 0, n);  // the chunk's columns of dA, then of dB
-      if (of_a > 0) grad_ab.middleCols(begin, of_a).noalias() = g * z.middleRows(begin, of_a).transpose();
-      if (n > of_a) grad_ab.middleCols(begin + of_a, n - of_a).noalias() = g * x.middleCols(begin + of_a - h, n - of_a);
+      if (of_a > 0) multiply(grad_ab.middleCols(begin, of_a), g, z.middleRows(begin, of_a).transpose());
+      if (n > of_a) multiply(grad_ab.middleCols(begin + of_a, n - of_a), g, x.middleCols(begin + of_a - h, n - of_a));
     });
     out.segment(offset_c(), h) = g.rowwise().sum();
     out.tail(dim_lambda() - offset_c_out()).setZero();  // dC = dd = 0
@@ -229,7 +230,7 @@ class Equilibrium {
   void drive(const Eigen::Ref<const Matrix<S>>& z, ConstVectorRef<S> lambda, const Eigen::Ref<const Matrix<S>>& injection,
              Eigen::Ref<Matrix<S>> pre) const {
     pre = injection;
-    pre.noalias() += a(lambda) * z;
+    multiply(pre, a(lambda), z, /*add=*/true);
   }
 
   // The input injection B X^T + c 1^T of the batch's examples (h x m) depends on B, c and the batch,
@@ -254,7 +255,7 @@ class Equilibrium {
       if (!full) gather_rows(train_.x, blocks.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(mc)),
                              "equilibrium", rows.middleRows(begin, mc));
       const Eigen::Map<const RowMatrix<S>> x((full ? train_.x.data() : k.rows.data()) + begin * p_, mc, p_);
-      values.middleCols(begin, mc).noalias() = b(lambda) * x.transpose();
+      multiply(values.middleCols(begin, mc), b(lambda), x.transpose());
       values.middleCols(begin, mc).colwise() += c(lambda);
     });
     k.blocks.assign(blocks.begin(), blocks.end());

@@ -1,0 +1,130 @@
+#pragma once
+// Large matrix products through OpenBLAS (the build's BILEVEL_BLAS option, on by default), the rest
+// through Eigen's own kernels.
+//
+// Why: on an AVX-512 machine measured here (docs/performance.md, "Products through OpenBLAS"),
+// OpenBLAS's AVX-512 kernels ran the equilibrium model's products (200 x 784 by 784 x 256 and the
+// like) 1.3-1.45x faster than Eigen's GEMM; on another (an Emerald Rapids) they ran at Eigen's rate.
+// Its other kernels are slower than Eigen's: AVX2 ("Haswell") 0.55-0.8x, and "Prescott" (SSE3), which
+// OpenBLAS 0.3.21 falls back to on CPUs newer than it knows (Emerald Rapids among them), 0.2x. So
+// multiply() calls OpenBLAS only when the kernels it chose at load time are AVX-512 ones, else Eigen.
+// OPENBLAS_CORETYPE in the environment overrides OpenBLAS's choice (OPENBLAS_CORETYPE=Cooperlake on
+// such a newer CPU); blas_kernels() names what runs, so that a benchmark can say what it measured.
+//
+// Only the products that call multiply() below go to OpenBLAS, and only above 100^3 multiply-adds:
+// up to that OpenBLAS 0.3.21 uses its "small-matrix" kernels on AVX-512 CPUs, some of which malloc a
+// buffer in every call (the nn kernel, when the rows modulo 16 are 1 to 8 and the depth is 32 or
+// more), and a hot loop allocates nothing (docs/performance.md, "Allocations in the hot loop").
+// Eigen's products elsewhere (EIGEN_USE_BLAS would send all of them) keep their bits.
+//
+// One thread per call: the threads are bilevel's own (core/parallel.hpp): each chunk of a batch makes
+// its own calls, so results do not depend on the thread count. OpenBLAS's own threads would split a
+// product by the thread count, and inside bilevel's parallel loops they compete with them for the
+// cores (a run with OpenBLAS's threads left on spent most of its time in sched_yield). The build links
+// Debian's pthread variant, which locks its buffer pool, so concurrent calls from several threads are
+// safe; it is set to one thread before main() runs, in every program that includes this header
+// (types.hpp does).
+#include <Eigen/Core>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#ifdef BILEVEL_OPENBLAS
+extern "C" {
+void openblas_set_num_threads(int num_threads);
+char* openblas_get_corename(void);
+void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const float* alpha,
+            const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c, const int* ldc);
+void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
+            const int* ldc);
+}
+#endif
+
+namespace bilevel {
+
+#ifdef BILEVEL_OPENBLAS
+namespace detail {
+// Initialised before main() in every program that includes this header.
+inline const bool blas_single_threaded = (openblas_set_num_threads(1), true);
+
+// Whether OpenBLAS chose AVX-512 kernels (the only ones faster than Eigen's: see above).
+inline bool blas_is_fast() {
+  static const bool fast = [] {
+    const std::string_view core = openblas_get_corename();
+    return core == "SkylakeX" || core == "Cooperlake" || core == "SapphireRapids";
+  }();
+  return fast;
+}
+}  // namespace detail
+
+inline std::string blas_kernels() {
+  const std::string core = openblas_get_corename();
+  if (detail::blas_is_fast()) return "OpenBLAS (" + core + " kernels) above 100^3 multiply-adds, Eigen below";
+  return "Eigen's own kernels (OpenBLAS chose its " + core +
+         " kernels, slower than Eigen's; on a CPU with AVX-512, OPENBLAS_CORETYPE=SkylakeX selects its AVX-512 ones)";
+}
+#else
+inline std::string blas_kernels() { return "Eigen's own kernels"; }
+#endif
+
+namespace detail {
+// A BLAS operand: its data, leading dimension and whether BLAS must transpose it. A row-major matrix
+// is the transpose of the column-major matrix its rows are the columns of.
+template <class M>
+struct BlasOperand {
+  static_assert(int(std::decay_t<M>::Flags) & Eigen::DirectAccessBit, "multiply: operands must be stored matrices or blocks");
+  explicit BlasOperand(const M& m) : data(m.data()), stride(static_cast<int>(m.outerStride())) {
+    eigen_assert(m.innerStride() == 1);
+  }
+  static constexpr bool kTransposed = std::decay_t<M>::IsRowMajor;
+  const typename std::decay_t<M>::Scalar* data;
+  int stride;
+};
+
+template <class S>
+constexpr bool kBlasScalar = std::is_same_v<S, float> || std::is_same_v<S, double>;
+
+#ifdef BILEVEL_OPENBLAS
+// C = A B or C += A B by OpenBLAS's GEMM, whatever kernels it chose (multiply() decides whether to
+// call it; the tests call it directly, so that its operand mapping is checked on every machine).
+template <class C, class A, class B>
+void blas_multiply(C&& c, const A& a, const B& b, bool add) {
+  using S = typename std::decay_t<C>::Scalar;
+  static_assert(kBlasScalar<S> && !std::decay_t<C>::IsRowMajor, "blas_multiply: a column-major float or double result");
+  eigen_assert(c.rows() == a.rows() && c.cols() == b.cols() && a.cols() == b.rows() && c.innerStride() == 1);
+  const BlasOperand<A> oa(a);
+  const BlasOperand<B> ob(b);
+  const char ta = oa.kTransposed ? 'T' : 'N', tb = ob.kTransposed ? 'T' : 'N';
+  const int m = static_cast<int>(c.rows()), n = static_cast<int>(c.cols()), k = static_cast<int>(a.cols());
+  const int ldc = static_cast<int>(c.outerStride());
+  const S one = 1, beta = add ? 1 : 0;
+  if constexpr (std::is_same_v<S, float>)
+    sgemm_(&ta, &tb, &m, &n, &k, &one, oa.data, &oa.stride, ob.data, &ob.stride, &beta, c.data(), &ldc);
+  else
+    dgemm_(&ta, &tb, &m, &n, &k, &one, oa.data, &oa.stride, ob.data, &ob.stride, &beta, c.data(), &ldc);
+}
+#endif
+}  // namespace detail
+
+// C = A B (add = false) or C += A B (add = true), for stored matrices and blocks of them (column- or
+// row-major operands; A.transpose() of a stored matrix is one). Through OpenBLAS above 100^3
+// multiply-adds when its kernels are AVX-512 ones (see above), else Eigen's product; either way no
+// allocation.
+template <class C, class A, class B>
+void multiply(C&& c, const A& a, const B& b, bool add = false) {
+  using S = typename std::decay_t<C>::Scalar;
+  static_assert(!std::decay_t<C>::IsRowMajor, "multiply: the result must be column-major");
+  eigen_assert(c.rows() == a.rows() && c.cols() == b.cols() && a.cols() == b.rows());
+#ifdef BILEVEL_OPENBLAS
+  if constexpr (detail::kBlasScalar<S>) {
+    // Above OpenBLAS's small-matrix kernels, which take up to 100^3 (sgemm_small_kernel_permit).
+    const double work = static_cast<double>(a.rows()) * static_cast<double>(b.cols()) * static_cast<double>(a.cols());
+    if (work > 1e6 && detail::blas_is_fast()) return detail::blas_multiply(c, a, b, add);
+  }
+#endif
+  if (add) c.noalias() += a * b;
+  else c.noalias() = a * b;
+}
+
+}  // namespace bilevel
