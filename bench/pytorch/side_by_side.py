@@ -31,6 +31,16 @@ Then, for each setting, on each side's own clock (data loading and evaluation ex
 bilevel runs with --threads 1 and 2; PyTorch in a process of its own per thread count, with OMP_NUM_THREADS
 and OPENBLAS_NUM_THREADS set before it loads. Ratios compare each side's faster setting.
 
+PyTorch's matrix products run in OpenBLAS, whose kernels depend on the CPU it detects at load time, or on
+OPENBLAS_CORETYPE: Debian's OpenBLAS 0.3.21 falls back to generic SSE3 kernels ("Prescott") on CPUs newer
+than it knows (an Emerald Rapids here: 31 GFLOP/s for a 200 x 784 by 784 x 256 product, against 157 with
+its AVX-512 "Cooperlake" kernels), and some machines set OPENBLAS_CORETYPE=Haswell (AVX2 kernels, 1.6x
+slower than the AVX-512 ones on a Sapphire Rapids). So before the settings the script times that product
+in PyTorch with OpenBLAS's own choice and with each of the Haswell, SkylakeX and Cooperlake kernels (a
+kernel the CPU cannot run fails and is skipped; --blas-core names one instead), and both sides run with
+the fastest: PyTorch's products, and bilevel's large ones, which go to OpenBLAS when it runs AVX-512
+kernels (src/bilevel/core/blas.hpp). The report's first line names the kernels and the probe's rates.
+
     scripts/setup.sh --bench && /usr/bin/python3 bench/pytorch/side_by_side.py [--quick]
 """
 import argparse
@@ -48,6 +58,11 @@ import numpy as np
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BLAS = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")  # what torch's BLAS calls reach
+# Every child (bilevel and the PyTorch workers) runs in this environment; main() sets OPENBLAS_CORETYPE
+# in it to the fastest kernels (see the docstring).
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+BLAS_CANDIDATES = ["", "Haswell", "SkylakeX", "Cooperlake"]  # "": OpenBLAS's own choice
 FASHION = os.environ.get("BILEVEL_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
 N_TRAIN, N_VALIDATION = 50000, 10000
 
@@ -232,7 +247,7 @@ def bilevel(args, *extra):
     os.wait4 gives the child's own resource usage; RUSAGE_CHILDREN would be the largest of every child
     waited for so far, the PyTorch workers included."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen([args.exe, *extra], stdout=out, stderr=err, text=True, cwd=ROOT)
+        child = subprocess.Popen([args.exe, *extra], stdout=out, stderr=err, text=True, cwd=ROOT, env=CHILD_ENV)
         _, status, usage = os.wait4(child.pid, 0)
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -294,12 +309,68 @@ def torch_worker(spec):
         lam = fresh.step(lam, fresh.hypergradient(lam, run, state=True)).detach()
         elapsed += time.perf_counter() - start
         clock.append(elapsed)
-    print(json.dumps({"h": h.tolist(), "hypergradient": statistics.median(times), "clock": clock,
+    print(json.dumps({"blas_core": openblas_core(), "h": h.tolist(), "hypergradient": statistics.median(times), "clock": clock,
                       "lambda": lam.tolist(), "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 
 
+def openblas_core():
+    """The kernels OpenBLAS chose in this process (its core name), or what the BLAS is if not OpenBLAS."""
+    import ctypes
+    try:
+        lib = ctypes.CDLL(BLAS)
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        return lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        return f"not OpenBLAS ({BLAS})"
+
+
+def bilevel_products(args):
+    """What bilevel says its matrix products run in, in CHILD_ENV (`bilevel --version`)."""
+    out, _ = bilevel(args, "--version")
+    return next((line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("matrix products: ")), "?")
+
+
+def gemm_probe():
+    """In a worker: OpenBLAS's kernels and the median time of a 200 x 784 by 784 x 256 float product in
+    PyTorch, one thread (equilibrium's B X^T at B = 256)."""
+    torch.set_num_threads(1)
+    a, b = torch.randn(200, 784), torch.randn(784, 256)
+    for _ in range(20):
+        a @ b
+    times = []
+    for _ in range(100):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    print(json.dumps({"core": openblas_core(), "seconds": statistics.median(times)}))
+
+
+def choose_blas_kernels(forced):
+    """Set OPENBLAS_CORETYPE in CHILD_ENV to the fastest candidate kernels (or to `forced`); returns a
+    description of the choice and of the rates measured."""
+    candidates = [forced] if forced else BLAS_CANDIDATES
+    rates = {}
+    for core in candidates:
+        env = dict(CHILD_ENV, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+        if core:
+            env["OPENBLAS_CORETYPE"] = core
+        probe = subprocess.run([sys.executable, os.path.abspath(__file__), "--gemm-probe"], env=env,
+                               capture_output=True, text=True)
+        if probe.returncode != 0:  # a kernel this CPU cannot run (SIGILL)
+            continue
+        result = json.loads(probe.stdout.strip().splitlines()[-1])
+        rates[core] = (result["core"], 2 * 200 * 784 * 256 / result["seconds"] / 1e9)
+    if not rates:
+        sys.exit(f"no OpenBLAS kernels of {candidates} ran in PyTorch here")
+    best = max(rates, key=lambda c: rates[c][1])
+    if best:
+        CHILD_ENV["OPENBLAS_CORETYPE"] = best
+    measured = ", ".join(f"{'own choice ' if not c else ''}{core} {rate:.0f}" for c, (core, rate) in rates.items())
+    return f"{rates[best][0]} kernels, the fastest of ({measured} GFLOP/s for 200 x 784 by 784 x 256 in torch)"
+
+
 def torch_side(spec, threads):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env = dict(CHILD_ENV, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(spec, f)
     try:
@@ -353,13 +424,15 @@ def one_setting(args, problem, batch, iterations, every, workdir):
         "b_target": {k: c[s_star] for k, c in b_clock.items()},
         "t_target": {k: (x["clock"][s_star - 1] if s_star > 0 else 0.0) for k, x in t.items()},
         "b_rss": b_rss, "t_rss": max(x["rss_kb"] for x in t.values()),
+        "blas_core": t[1]["blas_core"],
     }
 
 
-def report(rows, args):
+def report(rows, args, kernels):
+    cores = sorted({r["blas_core"] for r in rows})
     print(f"SID hypergradients and the BSGM loop, float32, Fashion-MNIST; torch {torch.__version__} with "
-          f"{os.path.realpath('/usr/lib/x86_64-linux-gnu/libblas.so.3')}; bilevel 1 / 2 threads, torch 1 / 2 threads; "
-          "ratio = faster torch / faster bilevel")
+          f"{BLAS} ({', '.join(cores)} kernels in the workers; {kernels}); bilevel "
+          f"({bilevel_products(args)}) 1 / 2 threads, torch 1 / 2 threads; ratio = faster torch / faster bilevel")
     print("| problem | B | rel. diff. h / final lambda | hypergradient: bilevel | torch | ratio | UL iteration: bilevel "
           "| torch | ratio | to the validation loss (iteration) | bilevel | torch | ratio | peak RSS bilevel / torch |")
     print("|" + "---|" * 14)
@@ -388,8 +461,13 @@ def main():
     parser.add_argument("--gamma", type=float, default=0.0172, help="logistic-ho's LL step (both sides)")
     parser.add_argument("--quick", action="store_true", help="the minibatch settings only, fewer iterations")
     parser.add_argument("--only", choices=sorted(PROBLEMS), help="one problem")
+    parser.add_argument("--blas-core", default="", help="OPENBLAS_CORETYPE for both sides (default: the fastest)")
     parser.add_argument("--torch-worker", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--gemm-probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.gemm_probe:
+        gemm_probe()
+        return 0
     if args.torch_worker:
         with open(args.torch_worker) as f:
             torch_worker(json.load(f))
@@ -402,9 +480,10 @@ def main():
         settings = [(p, b, n // 4, e // 2) for p, b, n, e in settings if b]
     if args.only:
         settings = [s for s in settings if s[0] == args.only]
+    kernels = choose_blas_kernels(args.blas_core)
     with tempfile.TemporaryDirectory() as workdir:
         rows = [one_setting(args, *s, workdir) for s in settings]
-    return report(rows, args)
+    return report(rows, args, kernels)
 
 
 if __name__ == "__main__":
