@@ -22,7 +22,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 packages=(
   build-essential cmake pkg-config
   libeigen3-dev            # linear algebra
-  liblapack-dev            # a few eigenpairs of a symmetric tridiagonal matrix (spectral-norm clips)
+  liblapack-dev            # dstemr for the spectral-norm clips in a -DBILEVEL_BLAS=OFF build (else from OpenBLAS)
   libopenblas0-pthread     # large matrix products (CMake option BILEVEL_BLAS, src/bilevel/core/blas.hpp)
   libcli11-dev             # command line
   libtomlplusplus-dev      # TOML configs
