@@ -8,20 +8,13 @@
 
 #include <gtest/gtest.h>
 
-#include "bilevel/core/rng.hpp"
 #include "bilevel/core/types.hpp"
+#include "gaussian_matrix.hpp"
 
 namespace bilevel {
 namespace blas_test {
 
-template <class M>
-M random_matrix(Index rows, Index cols, std::uint64_t seed) {
-  Rng rng(seed);
-  M m(rows, cols);
-  for (Index j = 0; j < cols; ++j)
-    for (Index i = 0; i < rows; ++i) m(i, j) = static_cast<typename M::Scalar>(rng.normal());
-  return m;
-}
+using testing::gaussian_matrix;
 
 template <class S, class A, class B>
 Matrix<S> reference(const Matrix<S>& start, const A& a, const B& b, bool add) {
@@ -38,11 +31,11 @@ Matrix<S> reference(const Matrix<S>& start, const A& a, const B& b, bool add) {
 template <class S, class Product>
 void expect_all_layouts_multiply(Index m, Index n, Index k, Product product) {
   const double tolerance = (sizeof(S) == 4 ? 1e-5 : 1e-13) * static_cast<double>(k);
-  const Matrix<S> a = random_matrix<Matrix<S>>(m, k, 1), at = a.transpose();
-  const RowMatrix<S> a_rows = a;                                         // row-major, as data matrices
-  const Matrix<S> b = random_matrix<Matrix<S>>(k + 3, n + 2, 2);          // b.block: an outer stride
-  const RowMatrix<S> b_rows = random_matrix<RowMatrix<S>>(n + 1, k, 3);  // its transpose, row-major
-  const Matrix<S> start = random_matrix<Matrix<S>>(m + 4, n, 4);
+  const Matrix<S> a = gaussian_matrix<Matrix<S>>(m, k, 1), at = a.transpose();
+  const RowMatrix<S> a_rows = a;                                             // row-major, as data matrices
+  const Matrix<S> b = gaussian_matrix<Matrix<S>>(k + 3, n + 2, 2);           // b.block: an outer stride
+  const RowMatrix<S> b_rows = gaussian_matrix<RowMatrix<S>>(n + 1, k, 3);    // its transpose, row-major
+  const Matrix<S> start = gaussian_matrix<Matrix<S>>(m + 4, n, 4);
   const auto bb = b.block(1, 2, k, n);
   const auto bt = b_rows.topRows(n).transpose();
   for (bool add : {false, true}) {

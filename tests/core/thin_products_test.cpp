@@ -4,19 +4,12 @@
 
 #include <vector>
 
-#include "bilevel/core/rng.hpp"
+#include "gaussian_matrix.hpp"
 
 namespace bilevel {
 namespace thin_products_test {
 
-template <class M>
-M gaussian(Index rows, Index cols, std::uint64_t seed) {
-  Rng r(seed);
-  M m(rows, cols);
-  for (Index i = 0; i < rows; ++i)
-    for (Index j = 0; j < cols; ++j) m(i, j) = static_cast<typename M::Scalar>(r.normal());
-  return m;
-}
+using testing::gaussian_matrix;
 
 // Every shape class the kernels branch on: an odd number of rows (the single-row tail), d below one
 // vector, between one and two vectors and not a multiple of the lane count (the scalar tails), and c
@@ -26,10 +19,10 @@ void check_shapes(double tolerance) {
   for (Index rows : {1, 2, 7, 64, 131})
     for (Index d : {1, 5, 16, 23, 40, 64, 784})
       for (Index c : {1, 3, 10, 11, 23}) {
-        const RowMatrix<S> x = gaussian<RowMatrix<S>>(rows, d, 1 + static_cast<std::uint64_t>(rows * d));
-        const Matrix<S> m = gaussian<Matrix<S>>(d, c, 2 + static_cast<std::uint64_t>(c));
-        const Matrix<S> p = gaussian<Matrix<S>>(rows, c, 3 + static_cast<std::uint64_t>(c));
-        const Matrix<S> g0 = gaussian<Matrix<S>>(d, c, 4);
+        const RowMatrix<S> x = gaussian_matrix<RowMatrix<S>>(rows, d, 1 + static_cast<std::uint64_t>(rows * d));
+        const Matrix<S> m = gaussian_matrix<Matrix<S>>(d, c, 2 + static_cast<std::uint64_t>(c));
+        const Matrix<S> p = gaussian_matrix<Matrix<S>>(rows, c, 3 + static_cast<std::uint64_t>(c));
+        const Matrix<S> g0 = gaussian_matrix<Matrix<S>>(d, c, 4);
 
         Matrix<S> z(rows, c);
         thin::times<S>(x, m, z);
@@ -49,8 +42,8 @@ TEST(ThinProducts, MatchEigenInFloat) { check_shapes<float>(1e-5); }
 // Blocks of larger matrices: a block of rows of a data matrix (row stride > d), columns of a wider
 // matrix (column stride > d), writing into a block of a taller result.
 TEST(ThinProducts, ReadAndWriteThroughStrides) {
-  const RowMatrix<double> data = gaussian<RowMatrix<double>>(50, 40, 5);
-  const Matrix<double> wide = gaussian<Matrix<double>>(60, 12, 6);
+  const RowMatrix<double> data = gaussian_matrix<RowMatrix<double>>(50, 40, 5);
+  const Matrix<double> wide = gaussian_matrix<Matrix<double>>(60, 12, 6);
   const auto x = data.block(10, 3, 21, 33);  // rows 10..30, features 3..35: row stride 40
   const auto m = wide.block(5, 2, 33, 7);    // column stride 60
   Matrix<double> out = Matrix<double>::Zero(30, 9);
@@ -62,7 +55,7 @@ TEST(ThinProducts, ReadAndWriteThroughStrides) {
 
   Matrix<double> g_big = Matrix<double>::Zero(40, 9);
   auto g = g_big.block(3, 1, 33, 7);
-  const Matrix<double> p = gaussian<Matrix<double>>(21, 7, 7);
+  const Matrix<double> p = gaussian_matrix<Matrix<double>>(21, 7, 7);
   thin::add_transpose_times<double>(x, p, g);
   EXPECT_LE((g_big.block(3, 1, 33, 7) - x.transpose() * p).norm(), 1e-12);
   EXPECT_EQ(g_big.topRows(3).norm(), 0.0);
@@ -70,8 +63,8 @@ TEST(ThinProducts, ReadAndWriteThroughStrides) {
 
 // The rounding depends only on the shapes and values: the same inputs give the same bits.
 TEST(ThinProducts, SameInputsSameBits) {
-  const RowMatrix<float> x = gaussian<RowMatrix<float>>(97, 784, 8);
-  const Matrix<float> m = gaussian<Matrix<float>>(784, 10, 9);
+  const RowMatrix<float> x = gaussian_matrix<RowMatrix<float>>(97, 784, 8);
+  const Matrix<float> m = gaussian_matrix<Matrix<float>>(784, 10, 9);
   Matrix<float> a(97, 10), b(97, 10);
   thin::times<float>(x, m, a);
   thin::times<float>(x, m, b);
@@ -81,13 +74,13 @@ TEST(ThinProducts, SameInputsSameBits) {
 // A view of chosen rows (a minibatch read in place) gives the product of the gathered rows, and its
 // middle() selects rows of the view, not of the data.
 TEST(ThinProducts, ReadTheRowsAViewOfIdsNames) {
-  const RowMatrix<double> data = gaussian<RowMatrix<double>>(40, 37, 10);
+  const RowMatrix<double> data = gaussian_matrix<RowMatrix<double>>(40, 37, 10);
   const std::vector<SampleId> ids{5, 0, 39, 5, 12, 7, 30};
   RowMatrix<double> gathered(static_cast<Index>(ids.size()), data.cols());
   for (std::size_t k = 0; k < ids.size(); ++k) gathered.row(static_cast<Index>(k)) = data.row(static_cast<Index>(ids[k]));
   const thin::RowView<double> view(data.data(), data.cols(), data.cols(), static_cast<Index>(ids.size()), ids.data());
-  const Matrix<double> m = gaussian<Matrix<double>>(37, 12, 11);
-  const Matrix<double> p = gaussian<Matrix<double>>(static_cast<Index>(ids.size()), 12, 12);
+  const Matrix<double> m = gaussian_matrix<Matrix<double>>(37, 12, 11);
+  const Matrix<double> p = gaussian_matrix<Matrix<double>>(static_cast<Index>(ids.size()), 12, 12);
   Matrix<double> z(static_cast<Index>(ids.size()), 12), g = Matrix<double>::Zero(37, 12);
   thin::times(view, m, z);
   thin::add_transpose_times(view, p, g);
