@@ -351,11 +351,7 @@ def choose_blas_kernels(forced):
     candidates = [forced] if forced else BLAS_CANDIDATES
     rates = {}
     for core in candidates:
-        env = dict(CHILD_ENV, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-        if core:
-            env["OPENBLAS_CORETYPE"] = core
-        probe = subprocess.run([sys.executable, os.path.abspath(__file__), "--gemm-probe"], env=env,
-                               capture_output=True, text=True)
+        probe = run_worker(1, {"OPENBLAS_CORETYPE": core} if core else {}, "--gemm-probe")
         if probe.returncode != 0:  # a kernel this CPU cannot run (SIGILL)
             continue
         result = json.loads(probe.stdout.strip().splitlines()[-1])
@@ -369,16 +365,23 @@ def choose_blas_kernels(forced):
     return f"{rates[best][0]} kernels, the fastest of ({measured} GFLOP/s for 200 x 784 by 784 x 256 in torch)"
 
 
+def run_worker(threads, extra_env, *flags):
+    """This script in a process of its own (a PyTorch worker or the GEMM probe), in CHILD_ENV plus
+    extra_env, with its thread counts set before torch loads."""
+    env = dict(CHILD_ENV, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads), **extra_env)
+    return subprocess.run([sys.executable, os.path.abspath(__file__), *flags], capture_output=True, text=True, env=env)
+
+
 def torch_side(spec, threads):
-    env = dict(CHILD_ENV, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(spec, f)
     try:
-        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-worker", f.name],
-                             check=True, capture_output=True, text=True, env=env).stdout
+        worker = run_worker(threads, {}, "--torch-worker", f.name)
+        worker.check_returncode()
     finally:
         os.unlink(f.name)
-    return json.loads(out)
+    return json.loads(worker.stdout)
 
 
 # ------------------------------------------------------------------------------------------- driver
