@@ -35,7 +35,7 @@ PyTorch's matrix products run in OpenBLAS, whose kernels depend on the CPU it de
 OPENBLAS_CORETYPE: Debian's OpenBLAS 0.3.21 falls back to generic SSE3 kernels ("Prescott") on CPUs newer
 than it knows (an Emerald Rapids here: 31 GFLOP/s for a 200 x 784 by 784 x 256 product, against 157 with
 its AVX-512 "Cooperlake" kernels), and some machines set OPENBLAS_CORETYPE=Haswell (AVX2 kernels, 1.6x
-slower than the AVX-512 ones on a Sapphire Rapids). So before the settings the script times that product
+slower than the AVX-512 ones on the machine of 2026-12-05). So before the settings the script times that product
 in PyTorch with OpenBLAS's own choice and with each of the Haswell, SkylakeX and Cooperlake kernels (a
 kernel the CPU cannot run fails and is skipped; --blas-core names one instead), and both sides run with
 the fastest: PyTorch's products, and bilevel's large ones, which go to OpenBLAS when it runs AVX-512
