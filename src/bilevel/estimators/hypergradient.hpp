@@ -19,6 +19,7 @@
 #include "bilevel/core/finite.hpp"
 #include "bilevel/core/rng.hpp"
 #include "bilevel/core/sampler.hpp"
+#include "bilevel/core/segments.hpp"
 #include "bilevel/estimators/options.hpp"
 #include "bilevel/estimators/state.hpp"
 #include "bilevel/problems/counted_oracle.hpp"
@@ -167,14 +168,21 @@ class HypergradientEstimator {
       solve_linear_system(oracle, lambda, state, streams);
       const Batch cross = oracle.draw_ll(cross_sampler_, streams.cross);
       oracle.map_vjp_lambda(r_.w, lambda, r_.v, cross, tmp_lambda_);
-      r_.hypergradient += tmp_lambda_;
-      state.v = r_.v;
+      for_each_segment(tmp_lambda_.size(), [&](Index b, Index l) { r_.hypergradient.segment(b, l) += tmp_lambda_.segment(b, l); });
+      segmented_copy(state.v, r_.v);
     }
     require_finite(r_.hypergradient, "the hypergradient");
-    state.w = r_.w;
+    segmented_copy(state.w, r_.w);
     state.ll_steps += r_.ll_steps;
     r_.spent = spent;
     counts += spent;
+    return r_;
+  }
+
+  // The last result, with `spent` as its cost: the separable estimator (separable_estimator.hpp) reports
+  // its own counts (blocks as samples) in it rather than copying h, w and v (1 MB for equilibrium) per call.
+  const HypergradientResult<S>& report_spent(const OracleCounts& spent) {
+    r_.spent = spent;
     return r_;
   }
 
@@ -206,7 +214,7 @@ class HypergradientEstimator {
 
   template <class V>
   static void require_finite(const V& x, const char* what, int iteration = -1) {
-    if (all_finite(x)) return;
+    if (segmented_all_finite(x)) return;
     throw NumericalError(fmt::format(
         "{} became NaN or Inf{}; the lower-level map may not be a contraction at these settings: "
         "try a smaller step size",
@@ -216,11 +224,7 @@ class HypergradientEstimator {
   // w <- (1 - eta_i) w + eta_i Phi-hat(w, lambda, zeta_i), i = 0..t-1.
   void solve_lower_level(CountedOracle<P>& oracle, ConstVectorRef<S> lambda, EstimatorState<S>& state, Rng& rng) {
     const auto& ll = o_.ll;
-    if (ll.warm_start && state.w.size() == p_.dim_w()) {
-      r_.w = state.w;
-    } else {
-      r_.w = w0_;
-    }
+    segmented_copy(r_.w, ll.warm_start && state.w.size() == p_.dim_w() ? state.w : w0_);
     const std::int64_t first = ll.warm_start_schedule ? state.ll_steps : 0;
     const auto b = static_cast<std::size_t>(ll_sampler_.batch_size());
     r_.ll_steps = 0;
@@ -234,12 +238,18 @@ class HypergradientEstimator {
         trajectory_steps_[static_cast<std::size_t>(i)] = eta;
       }
       oracle.map(r_.w, lambda, zeta, tmp_w_);
-      tmp_w_ -= r_.w;  // Phi-hat(w) - w
-      r_.ll_residual = static_cast<double>(tmp_w_.norm());
+      // w <- w + eta (Phi-hat(w) - w), and the residual's squared norm, in one pass.
+      const S squared_residual = sum_over_segments<S>(r_.w.size(), [&](Index b, Index l) {
+        auto w = r_.w.segment(b, l);
+        auto residual = tmp_w_.segment(b, l);
+        residual -= w;
+        w += eta * residual;
+        return residual.squaredNorm();
+      });
+      r_.ll_residual = std::sqrt(static_cast<double>(squared_residual));
       if (i == 0) first_residual = r_.ll_residual;
-      r_.w += eta * tmp_w_;
       ++r_.ll_steps;
-      if (ll.tolerance > 0 && r_.ll_residual <= ll.tolerance * (1.0 + static_cast<double>(r_.w.norm()))) break;
+      if (ll.tolerance > 0 && r_.ll_residual <= ll.tolerance * (1.0 + static_cast<double>(segmented_norm(r_.w)))) break;
     }
     require_finite(r_.w, "the lower-level iterate w", r_.ll_steps);
     // On full batches the steps of a contraction shrink the residual by 1 - eta (1 - q) each; growth
@@ -285,14 +295,18 @@ class HypergradientEstimator {
       if (ls.resample_outer_gradient) {
         const Batch xi = oracle.draw_ul(ls_outer_sampler_, streams.outer);
         oracle.outer(r_.w, lambda, xi, &tmp_w2_, nullptr);
-        tmp_w_ += tmp_w2_;
-      } else {
-        tmp_w_ += g_w_;
       }
-      // tmp_w_ = d_w Phi^T v + g
-      const bool converged = ls.tolerance > 0 && (tmp_w_ - r_.v).norm() <= static_cast<S>(ls.tolerance) * g_w_.norm();
-      r_.v = (S(1) - eta) * r_.v + eta * tmp_w_;
-      if (converged) break;
+      // v <- (1 - eta) v + eta (d_w Phi^T v + g), and the LS residual's squared norm, in one pass.
+      const Vector<S>& g = ls.resample_outer_gradient ? tmp_w2_ : g_w_;
+      const S squared_residual = sum_over_segments<S>(r_.v.size(), [&](Index b, Index l) {
+        auto v = r_.v.segment(b, l);
+        auto next = tmp_w_.segment(b, l);
+        next += g.segment(b, l);
+        const S part = ls.tolerance > 0 ? (next - v).squaredNorm() : S(0);
+        v = (S(1) - eta) * v + eta * next;
+        return part;
+      });
+      if (ls.tolerance > 0 && std::sqrt(squared_residual) <= static_cast<S>(ls.tolerance) * segmented_norm(g_w_)) break;
     }
   }
 

@@ -104,9 +104,7 @@ class SeparableHypergradientEstimator {
     spent.samples_ul = m;
     spent.example_evals = inner.example_evals * m;  // each call of the view touched all m blocks
     counts += spent;
-    r_ = r;
-    r_.spent = spent;
-    return r_;
+    return inner_->report_spent(spent);
   }
 
  private:
@@ -141,9 +139,13 @@ class SeparableHypergradientEstimator {
     size_store(store, stored);
     const Index h = p_.block_dim();
     out.resize(static_cast<Index>(blocks.size()) * h);
-    for (std::size_t i = 0; i < blocks.size(); ++i)
-      out.segment(static_cast<Index>(i) * h, h) = store.segment(static_cast<Index>(blocks[i]) * h, h);
+    // In the oracles' chunks of examples: each thread gathers the states it is about to compute with.
+    for_each_chunk(row_chunks(static_cast<Index>(blocks.size())), [&](Index, Index begin, Index length) {
+      for (Index i = begin; i < begin + length; ++i)
+        out.segment(i * h, h) = store.segment(static_cast<Index>(blocks[static_cast<std::size_t>(i)]) * h, h);
+    });
   }
+  // Serial: a minibatch drawn with replacement may hold a block twice, and the last copy must win.
   void scatter(const Vector<S>& values, Batch blocks, Vector<S>& store) const {
     const Index h = p_.block_dim();
     for (std::size_t i = 0; i < blocks.size(); ++i)
@@ -157,7 +159,6 @@ class SeparableHypergradientEstimator {
   EstimatorState<S> inner_state_;
   MinibatchSampler blocks_;
   SampleTrace* trace_ = nullptr;
-  HypergradientResult<S> r_;
 };
 
 }  // namespace bilevel

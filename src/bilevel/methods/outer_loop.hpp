@@ -15,6 +15,7 @@
 #include "bilevel/core/archive.hpp"
 #include "bilevel/core/finite.hpp"
 #include "bilevel/core/parallel.hpp"
+#include "bilevel/core/segments.hpp"
 #include "bilevel/methods/callbacks.hpp"
 #include "bilevel/methods/engine.hpp"
 #include "bilevel/methods/upper_level.hpp"
@@ -168,7 +169,7 @@ class OuterLoop {
       } catch (const NumericalError& e) {
         throw NumericalError(fmt::format("at upper-level iteration {}: {}", s, e.what()));
       }
-      r.last_norm = static_cast<double>(h->hypergradient.norm());
+      r.last_norm = static_cast<double>(segmented_norm(h->hypergradient));
       // The reference is the first non-zero estimate: a method can start with h = 0 exactly (ITD with
       // one step from w = 0 when d_lambda Phi vanishes at w = 0), and growth from 0 is not divergence.
       if (r.first_norm == 0) r.first_norm = r.last_norm;
@@ -179,7 +180,7 @@ class OuterLoop {
             s, r.first_norm, r.last_norm, ul_.step.step));
       step(r.lambda, static_cast<S>(ul_.step.at(s)), h->hypergradient);
       p_.constraint().project(r.lambda);
-      if (!all_finite(r.lambda))
+      if (!segmented_all_finite(r.lambda))
         throw NumericalError(fmt::format("lambda became NaN or Inf at upper-level iteration {}", s));
       r.run_seconds += std::chrono::duration<double>(Clock::now() - start).count();
       r.last_cost = summary.counts - before;
@@ -212,10 +213,9 @@ class OuterLoop {
   // lambda <- lambda - eta h, cut into chunks over the threads (elementwise: the same bits at any thread
   // count). At two threads, half of h was just written by the other core, and lambda is read by both in
   // the hypergradient's products: one thread moving all of it between the cores took 0.2-0.37 ms per
-  // iteration for equilibrium's 197 010 values, against 0.04 ms at one thread (2026-12-03).
+  // iteration for equilibrium's 199 010 values, against 0.04 ms at one thread (2026-12-03).
   static void step(Vector<S>& lambda, S eta, const Vector<S>& h) {
-    constexpr Index kMinChunk = 16384;  // values: below this a second thread costs more than it saves
-    for_each_chunk(chunks_of(lambda.size(), kMinChunk), [&](Index, Index begin, Index length) {
+    for_each_segment(lambda.size(), [&](Index begin, Index length) {
       lambda.segment(begin, length) -= eta * h.segment(begin, length);
     });
   }
