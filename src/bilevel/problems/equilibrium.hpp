@@ -35,6 +35,7 @@
 #include "bilevel/core/parallel.hpp"
 #include "bilevel/core/rng.hpp"
 #include "bilevel/core/scratch.hpp"
+#include "bilevel/core/segments.hpp"
 #include "bilevel/core/types.hpp"
 #include "bilevel/data/dataset.hpp"
 #include "bilevel/problems/linear_softmax.hpp"
@@ -179,7 +180,10 @@ class Equilibrium {
       }
     });
     if (grad_lambda) {
-      grad_lambda->setZero(dim_lambda());
+      grad_lambda->resize(dim_lambda());
+      // dA = dB = dc = 0: nearly all of lambda, zeroed by both threads (core/segments.hpp).
+      const Index zeros = offset_c_out();
+      for_each_segment(zeros, [&](Index b, Index l) { grad_lambda->segment(b, l).setZero(); });
       grad_lambda->tail(k_ * o_.hidden + k_) = sum_columns_in_order(parts);  // C then d: the last entries of lambda
     }
     return sum_columns_in_order(losses)(0) / static_cast<S>(m);
@@ -259,7 +263,8 @@ class Equilibrium {
       values.middleCols(begin, mc).colwise() += c(lambda);
     });
     k.blocks.assign(blocks.begin(), blocks.end());
-    k.bc = bc;  // no allocation at the same size
+    k.bc.resize(bc.size());  // no allocation at the same size
+    copy_key(bc, k.bc.data());
     k.valid = true;
     return {k.values.data(), h, m};
   }
@@ -286,17 +291,27 @@ class Equilibrium {
       drive(z.middleCols(begin, mc), lambda, injection.middleCols(begin, mc), pre);
       pre = S(1) - pre.array().tanh().square();
     });
-    k.a = a_values;  // no allocation: A's size is fixed
+    k.a.resize(a_values.size());  // no allocation: A's size is fixed
+    copy_key(a_values, k.a.data());
     grow(k.states, w.size());  // the states' size follows the batch: a buffer that only grows
-    std::copy(w.begin(), w.end(), k.states.begin());
+    copy_key(w, k.states.data());
     k.states_size = w.size();
     k.generation = injection_.generation;
     k.valid = true;
     return {k.values.data(), h, m};
   }
 
+  // The keys are compared and copied segment by segment over the threads (core/segments.hpp): B alone
+  // is 627 kB at h = 200, compared at every oracle call and written by both threads' UL step.
   static bool same_bits(const S* kept, Index size, ConstVectorRef<S> now) {
-    return size == now.size() && std::memcmp(kept, now.data(), sizeof(S) * static_cast<std::size_t>(size)) == 0;
+    if (size != now.size()) return false;
+    const S* x = now.data();
+    return sum_over_segments<int>(size, [&](Index b, Index l) {
+             return std::memcmp(kept + b, x + b, sizeof(S) * static_cast<std::size_t>(l)) != 0 ? 1 : 0;
+           }) == 0;
+  }
+  static void copy_key(ConstVectorRef<S> from, S* to) {
+    for_each_segment(from.size(), [&](Index b, Index l) { std::copy_n(from.data() + b, l, to + b); });
   }
   static bool same_bits(const Vector<S>& kept, ConstVectorRef<S> now) { return same_bits(kept.data(), kept.size(), now); }
   static void grow(std::vector<S, Eigen::aligned_allocator<S>>& v, Index n) {
