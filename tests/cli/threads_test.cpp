@@ -77,6 +77,15 @@ TEST(Threads, EquilibriumWithItsWarmStartStoreIsTheSameAtOneAndTwoThreads) {
       "equilibrium");
 }
 
+TEST(Threads, EquilibriumWithVectorsOfSeveralSegmentsIsTheSameAtOneAndTwoThreads) {
+  // h = 256: lambda (over 65 536 values) and w (38 400) span several of core/segments.hpp's segments,
+  // so the estimator's updates, norms and checks and the problem's cache keys run on both threads.
+  expect_same_at_one_and_two_threads(
+      kExamples + "equilibrium.toml problem.train_size=250 problem.validation_size=100 problem.test_size=50 "
+                  "problem.hidden=256 estimator.outer_batch_size=150 ul.max_iterations=12 ul.eval_every=4",
+      "equilibrium-segments");
+}
+
 TEST(Threads, AThreadCountThatIsNotANumberIsAUsageError) {
   const auto r = testing::run_bilevel("run " + kExamples + "quadratic-run.toml --threads many");
   EXPECT_EQ(r.status, 1);
