@@ -1,5 +1,6 @@
 // End to end: bilevel run writes its run directory, and the resolved config reproduces the run.
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -36,6 +37,26 @@ fs::path fresh_dir(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("bilevel-test-" + name + "-" + std::to_string(getpid()));
   fs::remove_all(dir);
   return dir;
+}
+
+// --version names the kernels of the matrix products, and who picked OpenBLAS's slow ones: with
+// OPENBLAS_CORETYPE=Prescott (SSE3, which every x86-64 CPU runs) the products stay with Eigen, and
+// the environment, not OpenBLAS, is named as the reason.
+TEST(Version, NamesTheProductsKernelsAndWhoSelectedThem) {
+  const char* before = std::getenv("OPENBLAS_CORETYPE");
+  const std::string kept = before ? before : "";
+  setenv("OPENBLAS_CORETYPE", "Prescott", 1);
+  std::string out;
+  const int status = run("--version", &out);
+  if (before) setenv("OPENBLAS_CORETYPE", kept.c_str(), 1);
+  else unsetenv("OPENBLAS_CORETYPE");
+  ASSERT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("matrix products: Eigen's own kernels"), std::string::npos) << out;
+#ifdef BILEVEL_OPENBLAS
+  EXPECT_NE(out.find("OPENBLAS_CORETYPE=Prescott in the environment selects OpenBLAS's Prescott kernels"),
+            std::string::npos)
+      << out;
+#endif
 }
 
 TEST(RunCommand, WritesResolvedConfigMetricsAndSummary) {

@@ -25,6 +25,9 @@
 // safe; it is set to one thread before main() runs, in every program that includes this header
 // (types.hpp does).
 #include <Eigen/Core>
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -61,7 +64,19 @@ inline bool blas_is_fast() {
 inline std::string blas_kernels() {
   const std::string core = openblas_get_corename();
   if (detail::blas_is_fast()) return "OpenBLAS (" + core + " kernels) above 100^3 multiply-adds, Eigen below";
-  return "Eigen's own kernels (OpenBLAS chose its " + core +
+  // Say who picked the slow kernels: machines have been seen with OPENBLAS_CORETYPE=Haswell set in their
+  // environment on CPUs whose own choice is an AVX-512 one.
+  // (OpenBLAS ignores a name it does not know, and matches the others whatever their case.)
+  const char* named = std::getenv("OPENBLAS_CORETYPE");
+  const auto same_name = [&core](std::string_view n) {
+    return n.size() == core.size() && std::equal(n.begin(), n.end(), core.begin(), [](char a, char b) {
+             return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+           });
+  };
+  const std::string who = named && same_name(named)
+                              ? "OPENBLAS_CORETYPE=" + std::string(named) + " in the environment selects OpenBLAS's "
+                              : "OpenBLAS chose its ";
+  return "Eigen's own kernels (" + who + core +
          " kernels, slower than Eigen's; on a CPU with AVX-512, OPENBLAS_CORETYPE=SkylakeX selects its AVX-512 ones)";
 }
 #else
