@@ -61,7 +61,7 @@ void expect_same_at_one_and_two_threads(const std::string& args, const std::stri
 const std::string kExamples = std::string(BILEVEL_SOURCE_DIR) + "/examples/";
 
 TEST(Threads, LogisticHoIsTheSameAtOneAndTwoThreads) {
-  // stocBiO: gathered minibatches of 200 (3 chunks); the evaluation's full batches of 250 (3 chunks).
+  // stocBiO: gathered minibatches of 200 (2 chunks); the evaluation's full batches of 250 (2 chunks).
   expect_same_at_one_and_two_threads(
       kExamples + "logistic-ho.toml problem.train_size=250 problem.validation_size=100 problem.test_size=50 "
                   "method=stocbio estimator.batch_size=200 ul.max_iterations=20 ul.eval_every=5",
@@ -69,11 +69,11 @@ TEST(Threads, LogisticHoIsTheSameAtOneAndTwoThreads) {
 }
 
 TEST(Threads, EquilibriumWithItsWarmStartStoreIsTheSameAtOneAndTwoThreads) {
-  // Minibatches of 150 examples (2 chunks), the evaluation's 250 (3 chunks) and its fixed points of the
-  // validation and test examples.
+  // Minibatches of 256 examples (4 chunks: two per thread at two threads), the evaluation's 260 (4
+  // chunks) and its fixed points of the validation and test examples.
   expect_same_at_one_and_two_threads(
-      kExamples + "equilibrium.toml problem.train_size=250 problem.validation_size=100 problem.test_size=50 "
-                  "problem.hidden=16 estimator.outer_batch_size=150 ul.max_iterations=30 ul.eval_every=10",
+      kExamples + "equilibrium.toml problem.train_size=260 problem.validation_size=90 problem.test_size=50 "
+                  "problem.hidden=16 estimator.outer_batch_size=256 ul.max_iterations=30 ul.eval_every=10",
       "equilibrium");
 }
 

@@ -152,7 +152,7 @@ int expect_no_allocations(const P& p, const Vector<typename P::Scalar>& lambda, 
   return ran;
 }
 
-// 200 Fashion-MNIST images (3 chunks of the parallel kernels) as each of the three splits.
+// 200 Fashion-MNIST images (2 chunks of the parallel kernels) as each of the three splits.
 struct Images {
   Dataset train, validation, test;
   Images() {

@@ -3,6 +3,8 @@
 // equal), and bit-identical results at one and two threads.
 #include <gtest/gtest.h>
 
+#include <bit>
+
 #include <stdexcept>
 #include <vector>
 
@@ -42,8 +44,12 @@ TEST(RowChunks, CoverEveryRowOnceWithBoundedCountAndSize) {
       covered += c.length(k);
     }
     EXPECT_EQ(covered, n);
+    EXPECT_TRUE(std::has_single_bit(static_cast<std::size_t>(c.count))) << c.count;  // equal shares for 2, 4, 8, 16 threads
   }
-  EXPECT_EQ(row_chunks(200).count, 3);  // the fixture's 200 rows are cut: the tests below use several chunks
+  EXPECT_EQ(row_chunks(600).count, 8);  // not 9: two threads take four each
+  EXPECT_EQ(chunks_of(984, kMinChunkRows).count, 8);  // equilibrium's cross term, h + p columns at h = 200
+  EXPECT_EQ(row_chunks(60000).count, kMaxChunks);
+  EXPECT_EQ(row_chunks(200).count, 2);  // the fixture's 200 rows are cut: the tests below use several chunks
 }
 
 TEST(RowChunks, AnExceptionInAChunkReachesTheCaller) {
@@ -55,7 +61,7 @@ TEST(RowChunks, AnExceptionInAChunkReachesTheCaller) {
                std::runtime_error);
 }
 
-// The softmax loss, gradient and Hessian-vector product of the first n rows (200: 3 chunks; 64 and 100:
+// The softmax loss, gradient and Hessian-vector product of the first n rows (200: 2 chunks; 64 and 100:
 // the two chunks the softmax kernels give a batch of 64 to 127 rows) against the sums of their one-row
 // values, and identical bits at one and two threads; the gradient also into a block of a larger matrix
 // (an outer stride other than its rows).
@@ -114,7 +120,7 @@ TEST(ParallelOracles, SoftmaxKernelsOfSeveralChunksAreTheMeanOfTheirRows) {
   }
 }
 
-// logistic-ho with all 200 fixture images as training set: its oracles on the full batch (3 chunks)
+// logistic-ho with all 200 fixture images as training set: its oracles on the full batch (2 chunks)
 // pass finite differences.
 TEST(ParallelOracles, LogisticHoOraclesOfSeveralChunksPassFiniteDifferences) {
   const FixtureSplits s = fixture_splits();
@@ -155,7 +161,7 @@ Vector<double> equilibrium_point(const Equilibrium<double>& p) {
   return l;
 }
 
-// Equilibrium with 200 training examples: the oracles of all of them (3 chunks of the training matrix)
+// Equilibrium with 200 training examples: the oracles of all of them (2 chunks of the training matrix)
 // and of a minibatch of 150 with repeats (2 chunks, gathered) pass finite differences.
 TEST(ParallelOracles, EquilibriumOraclesOfSeveralChunksPassFiniteDifferences) {
   const auto p = equilibrium200();
