@@ -269,9 +269,9 @@ class HypergradientEstimator {
     const auto& ls = o_.ls;
     // v_0
     if (ls.warm_start && state.v.size() == p_.dim_w()) {
-      r_.v = state.v;
+      segmented_copy(r_.v, state.v);
     } else if (ls.start == LinearSystemStart::kOuterGradient) {
-      r_.v = g_w_;
+      segmented_copy(r_.v, g_w_);
     } else {
       r_.v.setZero();
     }
