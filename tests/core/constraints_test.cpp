@@ -277,5 +277,23 @@ TEST(Constraints, SpectralClipLeavesANonFiniteMatrixAsItIs) {
   }
 }
 
+// A matrix whose Gram matrix is finite but whose tridiagonal reduction is not: one entry near -1e154
+// puts G's largest entry near 1.1e308, and the reflectors' squared norms overflow. The reduction left
+// NaN in T and LAPACK's bisection never ended (fuzz_state found the hang: equilibrium's A, 4 x 4, in a
+// corrupted saved state; this is that A). Such a T now goes to Eigen's full decomposition, which scales
+// G first, and the clip ends.
+TEST(Constraints, SpectralClipOfAMatrixWhoseReductionOverflowsEnds) {
+  Matrix<double> a(4, 4);
+  a << 0.0045567955502518777, -1.0575888917117537e+154, 5.4821844144157685e+29, 2.8928307660158548e+29,
+      -0.003270901125063435, 0.0043678981743198366, 2.7871439424515323e+29, -8.4619104239144823e+33,
+      -0.0035304722547900218, -1400.5416749679425, 8.8003331959847699e+33, 3.0987589804167254e+29,
+      -1.7964429703593439e+30, -1.7803619578825513e+29, -8.2021836495754061e+33, -6.8620158159961444e+33;
+  const Matrix<double> g = a.transpose() * a;
+  ASSERT_TRUE(g.allFinite());
+  ASSERT_FALSE(std::isfinite(g.col(1).squaredNorm()));  // what a reflector of the reduction sums
+  EXPECT_TRUE(clip_spectral_norm<double>(a, 0.5));
+  EXPECT_TRUE(a.allFinite());
+}
+
 }  // namespace constraints_test
 }  // namespace bilevel

@@ -187,8 +187,8 @@ void tridiagonalize(Gram<S>& g) {
 // The eigenpairs of g.product with eigenvalues above `bound`, into g.values (ascending) and the first
 // columns of g.basis; returns their number. Cost: the tridiagonal reduction (4/3 n^3) plus O(n^2) per
 // pair, against about 9 n^3 for the full eigen-decomposition, which a clip needed before: a run's
-// projections move one or two singular values (equilibrium models at h = 200). If LAPACK reports a
-// failure, the full decomposition by Eigen gives the same pairs.
+// projections move one or two singular values (equilibrium models at h = 200). If the reduction
+// overflows or LAPACK reports a failure, the full decomposition by Eigen gives the same pairs.
 template <class S>
 Index eigenpairs_above(Gram<S>& g, double bound) {
   const Index n = g.product.rows();
@@ -208,10 +208,15 @@ Index eigenpairs_above(Gram<S>& g, double bound) {
   const int size = static_cast<int>(n), lwork = 18 * size, liwork = 10 * size, unused = 0;
   const double upper = std::numeric_limits<double>::max();
   int found = 0, info = 0, high_accuracy = 1;
-  dstemr_("V", "V", &size, g.diagonal.data(), g.subdiagonal.data(), &bound, &upper, &unused, &unused, &found,
-          g.values.data(), g.vectors.data(), &size, &size, g.support.data(), &high_accuracy, g.work.data(), &lwork,
-          g.iwork.data(), &liwork, &info, 1, 1);
-  if (info != 0) {
+  // A finite G can still overflow in the reduction (entries near the largest finite value, whose
+  // squares the reflectors sum), and dstemr's bisection never ends on the NaN that leaves in T (found
+  // by fuzz_state). Such a T goes to the full decomposition below, which scales G before it starts.
+  const bool reduced = all_finite(g.diagonal) && all_finite(g.subdiagonal);
+  if (reduced)
+    dstemr_("V", "V", &size, g.diagonal.data(), g.subdiagonal.data(), &bound, &upper, &unused, &unused, &found,
+            g.values.data(), g.vectors.data(), &size, &size, g.support.data(), &high_accuracy, g.work.data(), &lwork,
+            g.iwork.data(), &liwork, &info, 1, 1);
+  if (!reduced || info != 0) {
     const Eigen::SelfAdjointEigenSolver<Matrix<S>> full(g.product);
     const Vector<S>& all = full.eigenvalues();
     Index k = 0;
