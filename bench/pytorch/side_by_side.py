@@ -10,7 +10,7 @@ Two problems, in float32, on Fashion-MNIST's training file in file order (proble
                 cross term; B = 64, 256 and the full batch. UL: projected gradient steps on [-10, 1].
   equilibrium   z = tanh(A z + B x + c), prediction C z + d, h = 200 (the warm-start paper's equilibrium
                 models): T = K = 3 fixed-point steps, v0 = grad E, the LL warm-started from each example's
-                last z; minibatches of B = 256, 600 and all 50 000 examples; UL SGD step 0.2, then
+                last z; minibatches of B = 64, 256, 600 and all 50 000 examples; UL SGD step 0.2, then
                 ||A||_2 <= 0.5 and C in [-1, 1].
 
 PyTorch computes them as research code does: autograd for every Jacobian- and Hessian-vector product
@@ -478,7 +478,8 @@ def main():
 
     # (problem, B (0: full batch), UL iterations, checkpoint every)
     settings = [("logistic-ho", 64, 200, 20), ("logistic-ho", 256, 200, 20), ("logistic-ho", 0, 10, 2),
-                ("equilibrium", 256, 200, 20), ("equilibrium", 600, 100, 10), ("equilibrium", 0, 6, 2)]
+                ("equilibrium", 64, 200, 20), ("equilibrium", 256, 200, 20), ("equilibrium", 600, 100, 10),
+                ("equilibrium", 0, 6, 2)]
     if args.quick:
         settings = [(p, b, n // 4, e // 2) for p, b, n, e in settings if b]
     if args.only:
