@@ -4,9 +4,9 @@
 // Bit-identical results at every thread count come from one rule: how the work is cut and in which
 // order partial results are added depends only on the batch size, never on the number of threads.
 // A batch of n rows is cut into row_chunks(n) chunks (at least kMinChunkRows rows each, at most
-// kMaxChunks of them, a power of two); each chunk is computed whole by one thread, and sums over examples are kept per
-// chunk and added in chunk order afterwards (sum_columns_in_order, core/scratch.hpp). The threads only
-// decide who computes which chunk.
+// kMaxChunks of them, a power of two); each chunk is computed whole by one thread, and sums over
+// examples are kept per chunk and added in chunk order afterwards (sum_columns_in_order,
+// core/scratch.hpp). The threads only decide who computes which chunk.
 //
 // Eigen itself stays single-threaded (EIGEN_DONT_PARALLELIZE, set by the build): its parallel GEMM
 // chooses its blocking, and so its summation order, from the thread count.
