@@ -103,6 +103,37 @@ TEST(Sampler, ResizedSamplerDrawsAsANewOne) {
   EXPECT_THROW(s.set_batch_size(0), InvalidOptions);
 }
 
+// peek gives the batch the next draw gives, and leaves the sampler (its saved state and later draws)
+// and the generator as they were.
+TEST(Sampler, PeekIsTheNextDrawAndChangesNothing) {
+  struct Case {
+    Index population, batch;
+    Sampling sampling;
+  };
+  const Case cases[] = {{50, 7, Sampling::kWithoutReplacement},
+                        {50, 50, Sampling::kWithoutReplacement},
+                        {50, 9, Sampling::kWithReplacement},
+                        {kUnboundedPopulation, 5, Sampling::kWithoutReplacement}};
+  for (const Case& c : cases) {
+    MinibatchSampler peeked(c.population, c.batch, c.sampling), plain(c.population, c.batch, c.sampling);
+    Rng rng(3), plain_rng(3);
+    std::vector<SampleId> next;
+    for (int draw = 0; draw < 6; ++draw) {
+      peeked.peek(rng, next);
+      peeked.peek(rng, next);  // twice: the second sees what the first left
+      ArchiveWriter a, b;
+      peeked.save(a);
+      plain.save(b);
+      EXPECT_EQ(a.bytes(), b.bytes()) << "population " << c.population << ", draw " << draw;
+      EXPECT_EQ(rng, plain_rng);
+      const Batch x = peeked.draw(rng);
+      EXPECT_EQ(next, std::vector<SampleId>(x.begin(), x.end())) << "population " << c.population << ", draw " << draw;
+      const Batch y = plain.draw(plain_rng);
+      EXPECT_EQ(next, std::vector<SampleId>(y.begin(), y.end()));
+    }
+  }
+}
+
 TEST(Sampler, RejectsBatchLargerThanPopulation) {
   EXPECT_THROW(MinibatchSampler(10, 11), InvalidOptions);
   EXPECT_THROW(MinibatchSampler(10, 0), InvalidOptions);

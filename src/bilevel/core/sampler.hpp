@@ -80,27 +80,23 @@ class MinibatchSampler {
   }
 
   Batch draw(Rng& rng) {
-    if (is_full_batch()) {
-      if (trace_) trace_->drawn(trace_name_, ids_, true);
-      return ids_;
-    }
-    const auto b = static_cast<std::size_t>(batch_size_);
-    if (population_ == kUnboundedPopulation) {
-      for (auto& id : ids_) id = rng();
-    } else if (sampling_ == Sampling::kWithReplacement) {
-      for (auto& id : ids_) id = rng.below(static_cast<std::uint64_t>(population_));
-    } else {
-      // Partial Fisher-Yates on a persistent permutation: O(b) per draw, and the first b entries are
-      // a uniform b-subset whatever order earlier draws left the array in.
-      const auto n = permutation_.size();
-      for (std::size_t i = 0; i < b; ++i) {
-        const auto j = i + static_cast<std::size_t>(rng.below(n - i));
-        std::swap(permutation_[i], permutation_[j]);
-        ids_[i] = permutation_[i];
-      }
-    }
-    if (trace_) trace_->drawn(trace_name_, ids_, false);
+    if (!is_full_batch()) fill(rng, ids_);
+    if (trace_) trace_->drawn(trace_name_, ids_, is_full_batch());
     return ids_;
+  }
+
+  // The minibatch that draw(rng) would return next, into `out`, leaving the sampler and rng as they
+  // were (nothing traced): for work that can start before its iteration (the separable
+  // estimator's prefetch). No allocation once `out` and the undo list have held a batch of this size.
+  void peek(Rng rng, std::vector<SampleId>& out) {
+    out.resize(ids_.size());
+    if (is_full_batch()) {
+      std::copy(ids_.begin(), ids_.end(), out.begin());
+      return;
+    }
+    undo_.clear();
+    fill(rng, out, &undo_);
+    for (std::size_t i = undo_.size(); i-- > 0;) std::swap(permutation_[i], permutation_[undo_[i]]);
   }
 
   // The persistent permutation (sampling without replacement) is the sampler's only state.
@@ -115,11 +111,33 @@ class MinibatchSampler {
   }
 
  private:
+  // A minibatch that is not the full batch, into ids; with `swaps`, the partner of each swap made.
+  void fill(Rng& rng, std::vector<SampleId>& ids, std::vector<std::size_t>* swaps = nullptr) {
+    const auto b = static_cast<std::size_t>(batch_size_);
+    if (population_ == kUnboundedPopulation) {
+      for (auto& id : ids) id = rng();
+    } else if (sampling_ == Sampling::kWithReplacement) {
+      for (auto& id : ids) id = rng.below(static_cast<std::uint64_t>(population_));
+    } else {
+      // Partial Fisher-Yates on a persistent permutation: O(b) per draw, and the first b entries are
+      // a uniform b-subset whatever order earlier draws left the array in.
+      const auto n = permutation_.size();
+      if (swaps) swaps->resize(b);
+      for (std::size_t i = 0; i < b; ++i) {
+        const auto j = i + static_cast<std::size_t>(rng.below(n - i));
+        std::swap(permutation_[i], permutation_[j]);
+        ids[i] = permutation_[i];
+        if (swaps) (*swaps)[i] = j;
+      }
+    }
+  }
+
   Index population_ = kUnboundedPopulation;
   Index batch_size_ = 1;
   Sampling sampling_ = Sampling::kWithoutReplacement;
   std::vector<SampleId> ids_;
   std::vector<SampleId> permutation_;
+  std::vector<std::size_t> undo_;  // peek's swaps, to take back
   SampleTrace* trace_ = nullptr;
   const char* trace_name_ = "";
 };
