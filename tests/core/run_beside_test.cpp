@@ -1,0 +1,137 @@
+// run_beside (core/parallel.hpp): the serial part and the work both run, the work's parallel loops
+// visit every chunk once and are shared with the thread that ran the serial part, results are the
+// same bits as without it, and exceptions from either side reach the caller.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "bilevel/core/parallel.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace bilevel {
+namespace run_beside_test {
+
+int this_thread() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+// Sums of i^2 over every chunk of a loop, one per chunk.
+std::vector<double> chunk_sums(const RowChunks& chunks) {
+  std::vector<double> sums(static_cast<std::size_t>(chunks.count), 0.0);
+  for_each_chunk(chunks, [&](Index c, Index begin, Index length) {
+    for (Index i = begin; i < begin + length; ++i) sums[static_cast<std::size_t>(c)] += 0.5 * static_cast<double>(i * i);
+  });
+  return sums;
+}
+
+TEST(RunBeside, BothPartsRunAndEveryChunkOfEveryLoopOnceAtOneAndTwoThreads) {
+  for (const int threads : {1, 2}) {
+    const ScopedThreadCount at(threads);
+    const RowChunks chunks = chunks_of(1000, 10);
+    const std::vector<double> expected = chunk_sums(chunks);
+    std::vector<int> visits(1000, 0);
+    std::vector<std::vector<double>> sums;
+    bool serial_ran = false;
+    std::vector<int> serial_visits(300, 0);
+    run_beside(
+        [&] {
+          serial_ran = true;
+          // A loop in the serial part runs there, whole.
+          for_each_chunk(chunks_of(300, 10), [&](Index, Index begin, Index length) {
+            for (Index i = begin; i < begin + length; ++i) ++serial_visits[static_cast<std::size_t>(i)];
+          });
+        },
+        [&] {
+          for (int loop = 0; loop < 50; ++loop) sums.push_back(chunk_sums(chunks));
+          for_each_chunk(chunks, [&](Index, Index begin, Index length) {
+            for (Index i = begin; i < begin + length; ++i) ++visits[static_cast<std::size_t>(i)];
+          });
+        });
+    EXPECT_TRUE(serial_ran);
+    for (int v : visits) ASSERT_EQ(v, 1) << threads << " threads";
+    for (int v : serial_visits) ASSERT_EQ(v, 1) << threads << " threads";
+    for (const auto& s : sums) ASSERT_EQ(s, expected) << threads << " threads";  // the same bits
+  }
+}
+
+// The work's loop of two chunks can only end if two threads run its chunks at the same time: each
+// chunk waits (for at most 20 s) until both have started. Without sharing it would time out.
+TEST(RunBeside, TheThreadDoneWithTheSerialPartRunsChunksOfTheWork) {
+  const ScopedThreadCount at(2);
+  std::atomic<int> started{0};
+  std::vector<int> ran_on(2, -1);
+  bool both_started = true;
+  run_beside([] {},
+             [&] {
+               for_each_chunk(chunks_of(2, 1), [&](Index c, Index, Index) {
+                 ran_on[static_cast<std::size_t>(c)] = this_thread();
+                 started.fetch_add(1);
+                 const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+                 while (started.load() < 2)
+                   if (std::chrono::steady_clock::now() > give_up) {
+                     both_started = false;
+                     return;
+                   }
+               });
+             });
+#ifdef _OPENMP
+  EXPECT_TRUE(both_started);
+  EXPECT_NE(ran_on[0], ran_on[1]);
+#endif
+}
+
+// A loop nested in a chunk of a shared loop runs on the chunk's thread.
+TEST(RunBeside, ALoopNestedInASharedChunkRunsOnItsThread) {
+  const ScopedThreadCount at(2);
+  std::vector<int> outer(8, -1), inner(8 * 4, -2);
+  run_beside([] {},
+             [&] {
+               for_each_chunk(chunks_of(8, 1), [&](Index c, Index, Index) {
+                 outer[static_cast<std::size_t>(c)] = this_thread();
+                 for_each_chunk(chunks_of(4, 1), [&](Index i, Index, Index) {
+                   inner[static_cast<std::size_t>(4 * c + i)] = this_thread();
+                 });
+               });
+             });
+  for (std::size_t c = 0; c < 8; ++c)
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(inner[4 * c + i], outer[c]) << "chunk " << c;
+}
+
+TEST(RunBeside, AnExceptionOfEitherPartReachesTheCallerTheSerialOneFirst) {
+  for (const int threads : {1, 2}) {
+    const ScopedThreadCount at(threads);
+    auto throwing_loop = [] {
+      for_each_chunk(chunks_of(64, 4), [](Index c, Index, Index) {
+        if (c == 3) throw std::runtime_error("work");
+      });
+    };
+    try {
+      run_beside([] {}, throwing_loop);
+      ADD_FAILURE() << "no exception";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "work");
+    }
+    try {
+      run_beside([] { throw std::runtime_error("serial"); }, throwing_loop);
+      ADD_FAILURE() << "no exception";
+    } catch (const std::runtime_error& e) {
+      EXPECT_STREQ(e.what(), "serial");
+    }
+    // The team still works afterwards.
+    EXPECT_EQ(chunk_sums(chunks_of(100, 10)).size(), 8u);
+  }
+}
+
+}  // namespace run_beside_test
+}  // namespace bilevel
