@@ -188,6 +188,39 @@ TEST(ParallelOracles, EquilibriumGivesTheSameBitsAtOneAndTwoThreads) {
   EXPECT_EQ(at_threads(1, metrics), at_threads(2, metrics));
 }
 
+// prefetch (the next minibatch's input injection, computed while the outer loop projects lambda)
+// changes no oracle's bits: after a prefetch at the lambda the UL step leaves (A and C not yet
+// projected), for the oracles' batch or another one, and beside the projection on the other thread.
+TEST(ParallelOracles, EquilibriumPrefetchChangesNoBits) {
+  const auto reference = equilibrium200();
+  const Index h = reference.block_dim(), k = reference.num_classes(), dim = reference.dim_lambda();
+  Vector<double> stepped = equilibrium_point(reference);
+  stepped.head(h * h) *= 3.0;                     // A, outside the spectral-norm ball
+  stepped.segment(dim - k - k * h, k * h) *= 9.0;  // C, outside its box
+  Vector<double> projected = stepped;
+  reference.constraint().project(projected);
+  ASSERT_NE(projected, stepped);
+  std::vector<SampleId> minibatch, other;
+  for (SampleId i = 0; i < 150; ++i) minibatch.push_back((i * 37) % 200);
+  for (SampleId i = 0; i < 150; ++i) other.push_back((i * 11 + 3) % 200);
+  const Index dim_w = static_cast<Index>(minibatch.size()) * h;
+  const Vector<double> w = random_vector(dim_w, 0.5, 5), u = random_vector(dim_w, 1.0, 6);
+  const auto expected = block_oracles(reference, w, u, projected, minibatch);
+  for (const auto* prefetched : {&minibatch, &other}) {
+    const auto p = equilibrium200();
+    p.prefetch(stepped, *prefetched);
+    EXPECT_EQ(block_oracles(p, w, u, projected, minibatch), expected);
+  }
+  for (const int threads : {1, 2}) {
+    const ScopedThreadCount at(threads);
+    const auto p = equilibrium200();
+    Vector<double> lambda = stepped;
+    run_beside([&] { p.constraint().project(lambda); }, [&] { p.prefetch(lambda, minibatch); });
+    EXPECT_EQ(lambda, projected);
+    EXPECT_EQ(block_oracles(p, w, u, lambda, minibatch), expected) << threads << " threads";
+  }
+}
+
 // Meta-learning with 40 tasks of 6 support and 6 query images from the 200 fixture images, and a
 // batch of 30 distinct ones of them: 2 chunks of tasks, 2 chunks of rows (180 support and 180 query
 // rows) in the network, 12 chunks of the first layer's weight-gradient columns.

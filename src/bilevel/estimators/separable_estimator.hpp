@@ -84,6 +84,19 @@ class SeparableHypergradientEstimator {
     if (o_.ls.warm_start) size_store(state.v, stored);
   }
 
+  // Whether prefetch() does anything: the problem takes the hint.
+  bool can_prefetch() const { return has_prefetch(p_); }
+  // Lets the problem start the next hypergradient's work that depends on lambda's unconstrained
+  // coordinates only, for the minibatch that compute(..., streams, ...) will draw (peeked: the
+  // sampler and the streams stay as they are). Nothing changes if compute gets another lambda or
+  // draws another batch (a growing batch): the problem's caches compare what they were made for.
+  void prefetch(ConstVectorRef<S> lambda, const EstimatorStreams& streams) {
+    if constexpr (HasPrefetch<P>) {
+      blocks_.peek(streams.outer, next_blocks_);
+      p_.prefetch(lambda, next_blocks_);
+    }
+  }
+
   const HypergradientResult<S>& compute(ConstVectorRef<S> lambda, EstimatorState<S>& state, EstimatorStreams& streams,
                                         OracleCounts& counts) {
     const Batch blocks = blocks_.draw(streams.outer);
@@ -158,6 +171,7 @@ class SeparableHypergradientEstimator {
   std::optional<HypergradientEstimator<View>> inner_;
   EstimatorState<S> inner_state_;
   MinibatchSampler blocks_;
+  std::vector<SampleId> next_blocks_;  // prefetch's peek
   SampleTrace* trace_ = nullptr;
 };
 

@@ -179,7 +179,7 @@ class OuterLoop {
             "try a smaller ul.step (now {}) or more lower-level iterations",
             s, r.first_norm, r.last_norm, ul_.step.step));
       step(r.lambda, static_cast<S>(ul_.step.at(s)), h->hypergradient);
-      p_.constraint().project(r.lambda);
+      project(r);
       if (!segmented_all_finite(r.lambda))
         throw NumericalError(fmt::format("lambda became NaN or Inf at upper-level iteration {}", s));
       r.run_seconds += std::chrono::duration<double>(Clock::now() - start).count();
@@ -218,6 +218,23 @@ class OuterLoop {
     for_each_segment(lambda.size(), [&](Index begin, Index length) {
       lambda.segment(begin, length) -= eta * h.segment(begin, length);
     });
+  }
+
+  // lambda <- P_Lambda(lambda). When the next iteration follows at once (no checkpoint between, whose
+  // evaluation would replace the problem's caches) and the problem takes prefetch hints, the next
+  // minibatch's prefetch runs beside the projection, which is serial (equilibrium's spectral-norm
+  // clip): the second thread starts the next hypergradient's products instead of waiting
+  // (core/parallel.hpp, run_beside; docs/performance.md).
+  void project(Run& r) {
+    if constexpr (requires { estimator_.prefetch(r.lambda, r.streams); }) {
+      const std::int64_t next = r.s + 1;  // iteration r.s is being finished
+      const bool follows = next < ul_.max_iterations && !(ul_.eval_every > 0 && next % ul_.eval_every == 0);
+      if (follows && thread_count() >= 2 && estimator_.can_prefetch()) {
+        run_beside([&] { p_.constraint().project(r.lambda); }, [&] { estimator_.prefetch(r.lambda, r.streams); });
+        return;
+      }
+    }
+    p_.constraint().project(r.lambda);
   }
 
   // t_s, k_s, J_s and the outer minibatch of upper-level iteration s (Growth); batches are capped by a

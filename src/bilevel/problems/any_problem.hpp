@@ -10,7 +10,7 @@
 // (docs/performance.md). Code that wants the concrete problem inlined uses the templates directly.
 //
 // An erased problem refers to the concrete one, which must outlive it. What the concept leaves optional
-// is a run-time question here: has_closed_form() (then exact() applies), metrics() (empty when the
+// is a run-time question here: has_closed_form() (then exact() applies), has_prefetch(), metrics() (empty when the
 // problem has none), initial_lambda() and gamma() (empty when the problem has none).
 #include <memory>
 #include <optional>
@@ -42,6 +42,8 @@ class Oracles {
                               VectorRef<S> out) const = 0;
   virtual S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch b, Vector<S>* grad_w,
                   Vector<S>* grad_lambda) const = 0;
+  virtual bool has_prefetch() const = 0;                                // SeparableProblem
+  virtual void prefetch(ConstVectorRef<S> lambda, Batch blocks) const = 0;  // SeparableProblem
   virtual bool has_closed_form() const = 0;
   virtual ExactSolution<S> exact(ConstVectorRef<S> lambda) const = 0;
   virtual NamedValues metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const = 0;
@@ -88,6 +90,12 @@ class Model final : public Oracles<typename P::Scalar> {
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch b, Vector<S>* grad_w,
           Vector<S>* grad_lambda) const override {
     return p_.outer(w, lambda, b, grad_w, grad_lambda);
+  }
+  bool has_prefetch() const override {
+    if constexpr (SeparableProblem<P>) return bilevel::has_prefetch(p_); else return false;
+  }
+  void prefetch(ConstVectorRef<S> lambda, Batch blocks) const override {
+    if constexpr (HasPrefetch<P>) p_.prefetch(lambda, blocks);
   }
   bool has_closed_form() const override { return bilevel::has_closed_form(p_); }
   ExactSolution<S> exact(ConstVectorRef<S> lambda) const override {
@@ -141,6 +149,8 @@ class ErasedProblem {
     return p_->outer(w, lambda, b, grad_w, grad_lambda);
   }
 
+  bool has_prefetch() const requires Separable { return p_->has_prefetch(); }
+  void prefetch(ConstVectorRef<S> lambda, Batch blocks) const requires Separable { p_->prefetch(lambda, blocks); }
   bool has_closed_form() const { return p_->has_closed_form(); }
   ExactSolution<S> exact(ConstVectorRef<S> lambda) const { return p_->exact(lambda); }
   NamedValues metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const { return p_->metrics(lambda, w); }

@@ -146,6 +146,10 @@ class Equilibrium {
     out.tail(dim_lambda() - offset_c_out()).setZero();  // dC = dd = 0
   }
 
+  // The next minibatch's input injection (injection_of), which reads B and c only: the projection
+  // (of A and C) may run beside it (problems/separable.hpp).
+  void prefetch(ConstVectorRef<S> lambda, Batch blocks) const { injection_of(lambda, blocks); }
+
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, Vector<S>* grad_w, Vector<S>* grad_lambda) const {
     struct Labels;
     struct Losses;

@@ -28,6 +28,23 @@ concept SeparableProblem = HasFixedPointOracles<P> && requires(const P& p) {
   { p.block_dim() } -> std::convertible_to<Index>;   // size of one z_i
 };
 
+// Optional: prefetch(lambda, blocks), a hint that the next oracle calls will be on these blocks, at a
+// lambda whose unconstrained coordinates are those of `lambda` (the outer loop calls it for the next
+// minibatch while it projects lambda). The problem may start the work that depends only on them
+// (equilibrium: the input injection B X^T + c). Every oracle gives the same bits with or without it.
+// It runs while constraint().project(lambda) runs on another thread: it must read no coordinate the
+// projection may write, and write none.
+template <class P>
+concept HasPrefetch = requires(const P& p, ConstVectorRef<typename P::Scalar> x, Batch b) { p.prefetch(x, b); };
+// Whether prefetch() does anything: a type-erased problem (any_problem.hpp) has the member always.
+template <class P>
+bool has_prefetch(const P& p) {
+  if constexpr (requires { { p.has_prefetch() } -> std::convertible_to<bool>; })
+    return p.has_prefetch();
+  else
+    return HasPrefetch<P>;
+}
+
 // The bilevel problem of a fixed set of blocks: w is their stacked states, every oracle acts on all of
 // them (the LL and UL populations are one "sample": the whole set). Changing the blocks changes dim_w.
 template <SeparableProblem P>
