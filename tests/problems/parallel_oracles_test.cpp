@@ -221,6 +221,33 @@ TEST(ParallelOracles, EquilibriumPrefetchChangesNoBits) {
   }
 }
 
+// A hold (LambdaHold: the estimator's promise that lambda stays as it is until released) changes no
+// oracle's bits, and after the release a lambda changed in place, as the UL step changes it, is
+// compared again: the caches do not keep trusting the keys of the hold.
+TEST(ParallelOracles, EquilibriumHoldChangesNoBitsAndALambdaChangedAfterItIsComparedAgain) {
+  const auto reference = equilibrium200();
+  const Index h = reference.block_dim();
+  std::vector<SampleId> minibatch;
+  for (SampleId i = 0; i < 150; ++i) minibatch.push_back((i * 37) % 200);
+  const Index dim_w = static_cast<Index>(minibatch.size()) * h;
+  const Vector<double> w = random_vector(dim_w, 0.5, 5), u = random_vector(dim_w, 1.0, 6);
+  Vector<double> lambda = equilibrium_point(reference);
+  const auto before = block_oracles(reference, w, u, lambda, minibatch);
+  const auto p = equilibrium200();
+  {
+    const LambdaHold<Equilibrium<double>> hold(p, lambda);
+    EXPECT_EQ(block_oracles(p, w, u, lambda, minibatch), before);
+    EXPECT_EQ(block_oracles(p, w, u, lambda, minibatch), before);  // from the keys checked in the hold
+  }
+  lambda.head(h * h) *= 0.5;                  // A
+  lambda.segment(h * h, 3 * h).array() += 0.01;  // the first columns of B
+  const auto after = block_oracles(equilibrium200(), w, u, lambda, minibatch);
+  ASSERT_NE(after, before);
+  EXPECT_EQ(block_oracles(p, w, u, lambda, minibatch), after);
+  const LambdaHold<Equilibrium<double>> hold(p, lambda);
+  EXPECT_EQ(block_oracles(p, w, u, lambda, minibatch), after);
+}
+
 // Meta-learning with 40 tasks of 6 support and 6 query images from the 200 fixture images, and a
 // batch of 30 distinct ones of them: 2 chunks of tasks, 2 chunks of rows (180 support and 180 query
 // rows) in the network, 12 chunks of the first layer's weight-gradient columns.

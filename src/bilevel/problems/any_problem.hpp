@@ -44,6 +44,8 @@ class Oracles {
                   Vector<S>* grad_lambda) const = 0;
   virtual bool has_prefetch() const = 0;                                // SeparableProblem
   virtual void prefetch(ConstVectorRef<S> lambda, Batch blocks) const = 0;  // SeparableProblem
+  virtual void hold(ConstVectorRef<S> lambda) const = 0;                 // SeparableProblem
+  virtual void release() const = 0;                                     // SeparableProblem
   virtual bool has_closed_form() const = 0;
   virtual ExactSolution<S> exact(ConstVectorRef<S> lambda) const = 0;
   virtual NamedValues metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const = 0;
@@ -96,6 +98,12 @@ class Model final : public Oracles<typename P::Scalar> {
   }
   void prefetch(ConstVectorRef<S> lambda, Batch blocks) const override {
     if constexpr (HasPrefetch<P>) p_.prefetch(lambda, blocks);
+  }
+  void hold(ConstVectorRef<S> lambda) const override {
+    if constexpr (HoldsLambda<P>) p_.hold(lambda);
+  }
+  void release() const override {
+    if constexpr (HoldsLambda<P>) p_.release();
   }
   bool has_closed_form() const override { return bilevel::has_closed_form(p_); }
   ExactSolution<S> exact(ConstVectorRef<S> lambda) const override {
@@ -151,6 +159,8 @@ class ErasedProblem {
 
   bool has_prefetch() const requires Separable { return p_->has_prefetch(); }
   void prefetch(ConstVectorRef<S> lambda, Batch blocks) const requires Separable { p_->prefetch(lambda, blocks); }
+  void hold(ConstVectorRef<S> lambda) const requires Separable { p_->hold(lambda); }
+  void release() const requires Separable { p_->release(); }
   bool has_closed_form() const { return p_->has_closed_form(); }
   ExactSolution<S> exact(ConstVectorRef<S> lambda) const { return p_->exact(lambda); }
   NamedValues metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const { return p_->metrics(lambda, w); }

@@ -45,6 +45,33 @@ bool has_prefetch(const P& p) {
     return HasPrefetch<P>;
 }
 
+// Optional: hold(lambda) and release(). Between them every oracle call's lambda is that vector (the
+// same memory, its values unchanged): the separable estimator holds the lambda of one hypergradient
+// (LambdaHold). A problem that keeps computations keyed by lambda (equilibrium's injection and mask)
+// may then trust a key it checked or made during the hold instead of comparing lambda's bits again.
+template <class P>
+concept HoldsLambda = requires(const P& p, ConstVectorRef<typename P::Scalar> x) {
+  p.hold(x);
+  p.release();
+};
+
+// hold(lambda) for its lifetime, when the problem takes the hint.
+template <class P>
+class LambdaHold {
+ public:
+  LambdaHold(const P& p, ConstVectorRef<typename P::Scalar> lambda) : p_(p) {
+    if constexpr (HoldsLambda<P>) p_.hold(lambda);
+  }
+  ~LambdaHold() {
+    if constexpr (HoldsLambda<P>) p_.release();
+  }
+  LambdaHold(const LambdaHold&) = delete;
+  LambdaHold& operator=(const LambdaHold&) = delete;
+
+ private:
+  const P& p_;
+};
+
 // The bilevel problem of a fixed set of blocks: w is their stacked states, every oracle acts on all of
 // them (the LL and UL populations are one "sample": the whole set). Changing the blocks changes dim_w.
 template <SeparableProblem P>
