@@ -107,10 +107,8 @@ class SeparableHypergradientEstimator {
     if (o_.ls.warm_start) gather(state.v, stored, blocks, inner_state_.v);
 
     OracleCounts inner;
-    const HypergradientResult<S>& r = [&]() -> const HypergradientResult<S>& {
-      const LambdaHold<P> hold(p_, lambda);  // every oracle call of one hypergradient is at this lambda
-      return inner_->compute(lambda, inner_state_, streams, inner);
-    }();
+    const LambdaHold<P> hold(p_, lambda);  // every oracle call of one hypergradient is at this lambda
+    const HypergradientResult<S>& r = inner_->compute(lambda, inner_state_, streams, inner);
     if (o_.ll.warm_start) scatter(r.w, blocks, state.w);
     if (o_.ls.warm_start) scatter(r.v, blocks, state.v);
     state.ll_steps = inner_state_.ll_steps;

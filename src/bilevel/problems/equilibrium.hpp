@@ -156,12 +156,9 @@ class Equilibrium {
   void hold(ConstVectorRef<S> lambda) const {
     held_ = lambda.data();
     held_size_ = lambda.size();
-    hold_ = ++holds_;
+    ++holds_;
   }
-  void release() const {
-    hold_ = 0;
-    held_ = nullptr;
-  }
+  void release() const { held_ = nullptr; }
 
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, Vector<S>* grad_w, Vector<S>* grad_lambda) const {
     struct Labels;
@@ -328,7 +325,7 @@ class Equilibrium {
   // The hold lambda is in (its number), else 0; whether a key stamped with `key_hold` was checked or
   // made for this lambda in the hold still on.
   std::uint64_t hold_of(ConstVectorRef<S> lambda) const {
-    return hold_ != 0 && lambda.data() == held_ && lambda.size() == held_size_ ? hold_ : 0;
+    return held_ != nullptr && lambda.data() == held_ && lambda.size() == held_size_ ? holds_ : 0;
   }
   bool held(ConstVectorRef<S> lambda, std::uint64_t key_hold) const { return key_hold != 0 && key_hold == hold_of(lambda); }
 
@@ -407,10 +404,10 @@ class Equilibrium {
   // The two caches make one instance unsafe for concurrent oracle calls (as meta-learning's cache).
   mutable Injection injection_;
   mutable Mask mask_;
-  // The lambda held (hold()), and the hold's number (0: none); holds_ counts them.
+  // The lambda held (hold(); nullptr: none), and the number of holds so far, the last one's number.
   mutable const S* held_ = nullptr;
   mutable Index held_size_ = 0;
-  mutable std::uint64_t hold_ = 0, holds_ = 0;
+  mutable std::uint64_t holds_ = 0;
 };
 
 }  // namespace bilevel
