@@ -85,10 +85,8 @@ TEST(RunBeside, TheThreadDoneWithTheSerialPartRunsChunksOfTheWork) {
                    }
                });
              });
-#ifdef _OPENMP
   EXPECT_TRUE(both_started);
   EXPECT_NE(ran_on[0], ran_on[1]);
-#endif
 }
 
 // A loop nested in a chunk of a shared loop runs on the chunk's thread.
