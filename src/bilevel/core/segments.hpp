@@ -44,6 +44,32 @@ T sum_over_segments(Index n, F&& part) {
   return total;
 }
 
+// A squared norm and a finiteness check, taken in the same pass as an update (sum_over_segments adds
+// them segment by segment): the estimator's loops would otherwise read w, v or h once more, in a
+// parallel region of their own, only to check them.
+template <class S>
+struct SquaredAndFinite {
+  S squared = 0;  // the sum of squares
+  S check = 0;    // the sum of x - x: exactly 0 when every entry is finite, NaN otherwise
+  SquaredAndFinite& operator+=(const SquaredAndFinite& o) {
+    squared += o.squared;
+    check += o.check;
+    return *this;
+  }
+  bool finite() const { return check == S(0); }
+};
+
+// SquaredAndFinite's check of a segment `x` (a vector expression or block).
+template <class V>
+typename V::Scalar finiteness_check(const V& x) {
+  return (x.array() - x.array()).sum();
+}
+// The squared norm and finiteness of a segment `x`.
+template <class V>
+SquaredAndFinite<typename V::Scalar> squared_and_finite(const V& x) {
+  return {x.squaredNorm(), finiteness_check(x)};
+}
+
 // ||x||, from the segments' squared norms.
 template <class V>
 typename V::Scalar segmented_norm(const V& x) {
@@ -55,10 +81,7 @@ typename V::Scalar segmented_norm(const V& x) {
 template <class V>
 bool segmented_all_finite(const V& x) {
   using S = typename V::Scalar;
-  return sum_over_segments<S>(x.size(), [&](Index b, Index l) {
-           const auto a = x.segment(b, l).array();
-           return (a - a).sum();
-         }) == S(0);
+  return sum_over_segments<S>(x.size(), [&](Index b, Index l) { return finiteness_check(x.segment(b, l)); }) == S(0);
 }
 
 // dst = src (resized first when the sizes differ).

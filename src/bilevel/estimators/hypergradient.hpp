@@ -56,6 +56,7 @@ struct HypergradientResult {
   Vector<S> w;              // w_t, the lower-level solution used
   Vector<S> v;              // v_k, the linear-system solution (reverse mode: the adjoint at w_0)
   S outer_value = 0;        // E-hat(w_t, lambda, xi) on the outer minibatch
+  S norm = 0;               // ||hypergradient||
   int ll_steps = 0;         // LL steps taken (fewer than t when ll.tolerance stopped them)
   double ll_residual = 0;   // ||Phi-hat(w, lambda, zeta) - w|| at the last LL step
   OracleCounts spent;       // what this call cost
@@ -164,15 +165,29 @@ class HypergradientEstimator {
 
     if (reverse_mode()) {
       backpropagate_trajectory(oracle, lambda);
+      require_finite(r_.hypergradient, "the hypergradient");
+      r_.norm = segmented_norm(r_.hypergradient);
     } else {
       solve_linear_system(oracle, lambda, state, streams);
       const Batch cross = oracle.draw_ll(cross_sampler_, streams.cross);
       oracle.map_vjp_lambda(r_.w, lambda, r_.v, cross, tmp_lambda_);
-      for_each_segment(tmp_lambda_.size(), [&](Index b, Index l) { r_.hypergradient.segment(b, l) += tmp_lambda_.segment(b, l); });
-      segmented_copy(state.v, r_.v);
+      // h += d_lambda Phi^T v, its check and its norm in one pass.
+      const auto h = sum_over_segments<SquaredAndFinite<S>>(tmp_lambda_.size(), [&](Index b, Index l) {
+        auto part = r_.hypergradient.segment(b, l);
+        part += tmp_lambda_.segment(b, l);
+        return squared_and_finite(part);
+      });
+      if (!h.finite()) throw not_finite("the hypergradient");
+      r_.norm = std::sqrt(h.squared);
     }
-    require_finite(r_.hypergradient, "the hypergradient");
-    segmented_copy(state.w, r_.w);
+    // The warm starts' state: w, and v (not in reverse mode, where r_.v is the adjoint), in one pass.
+    const bool keep_v = !reverse_mode();
+    state.w.resize(r_.w.size());
+    if (keep_v) state.v.resize(r_.v.size());
+    for_each_segment(r_.w.size(), [&](Index b, Index l) {
+      state.w.segment(b, l) = r_.w.segment(b, l);
+      if (keep_v) state.v.segment(b, l) = r_.v.segment(b, l);
+    });
     state.ll_steps += r_.ll_steps;
     r_.spent = spent;
     counts += spent;
@@ -214,8 +229,10 @@ class HypergradientEstimator {
 
   template <class V>
   static void require_finite(const V& x, const char* what, int iteration = -1) {
-    if (segmented_all_finite(x)) return;
-    throw NumericalError(fmt::format(
+    if (!segmented_all_finite(x)) throw not_finite(what, iteration);
+  }
+  static NumericalError not_finite(const char* what, int iteration = -1) {
+    return NumericalError(fmt::format(
         "{} became NaN or Inf{}; the lower-level map may not be a contraction at these settings: "
         "try a smaller step size",
         what, iteration >= 0 ? fmt::format(" at iteration {}", iteration) : std::string()));
@@ -229,6 +246,7 @@ class HypergradientEstimator {
     const auto b = static_cast<std::size_t>(ll_sampler_.batch_size());
     r_.ll_steps = 0;
     double first_residual = 0;
+    bool finite = false;  // whether w is known finite: checked in each step's pass
     for (int i = 0; i < ll.iterations; ++i) {
       const Batch zeta = oracle.draw_ll(ll_sampler_, rng);
       const S eta = static_cast<S>(ll.step.at(first + i));
@@ -238,20 +256,21 @@ class HypergradientEstimator {
         trajectory_steps_[static_cast<std::size_t>(i)] = eta;
       }
       oracle.map(r_.w, lambda, zeta, tmp_w_);
-      // w <- w + eta (Phi-hat(w) - w), and the residual's squared norm, in one pass.
-      const S squared_residual = sum_over_segments<S>(r_.w.size(), [&](Index b, Index l) {
+      // w <- w + eta (Phi-hat(w) - w), the residual's squared norm and the check of w, in one pass.
+      const auto step = sum_over_segments<SquaredAndFinite<S>>(r_.w.size(), [&](Index b, Index l) {
         auto w = r_.w.segment(b, l);
         auto residual = tmp_w_.segment(b, l);
         residual -= w;
         w += eta * residual;
-        return residual.squaredNorm();
+        return SquaredAndFinite<S>{residual.squaredNorm(), finiteness_check(w)};
       });
-      r_.ll_residual = std::sqrt(static_cast<double>(squared_residual));
+      finite = step.finite();
+      r_.ll_residual = std::sqrt(static_cast<double>(step.squared));
       if (i == 0) first_residual = r_.ll_residual;
       ++r_.ll_steps;
       if (ll.tolerance > 0 && r_.ll_residual <= ll.tolerance * (1.0 + static_cast<double>(segmented_norm(r_.w)))) break;
     }
-    require_finite(r_.w, "the lower-level iterate w", r_.ll_steps);
+    if (!finite) require_finite(r_.w, "the lower-level iterate w", r_.ll_steps);  // also with no step
     // On full batches the steps of a contraction shrink the residual by 1 - eta (1 - q) each; growth
     // (beyond rounding) means the map expands at these settings, which otherwise goes unnoticed until
     // the run drifts or overflows. Minibatch residuals are noisy, so only deterministic solves are checked.
@@ -275,19 +294,22 @@ class HypergradientEstimator {
     } else {
       r_.v.setZero();
     }
+    bool finite = false;  // whether v is known finite (the fixed-point steps check it)
     switch (ls.method) {
-      case LinearSystemMethod::kFixedPoint: fixed_point(oracle, lambda, streams); break;
+      case LinearSystemMethod::kFixedPoint: finite = fixed_point(oracle, lambda, streams); break;
       case LinearSystemMethod::kConjugateGradient: conjugate_gradient(oracle, lambda, streams.ls); break;
       case LinearSystemMethod::kNeumann: neumann(oracle, lambda, streams.ls); break;
       case LinearSystemMethod::kReverseMode: break;  // handled by backpropagate_trajectory
     }
-    require_finite(r_.v, "the linear-system solution v");
+    if (!finite) require_finite(r_.v, "the linear-system solution v");
   }
 
   // v <- (1 - eta_j) v + eta_j (d_w Phi-hat(w, lambda, zeta-hat_j)^T v + g), a fresh minibatch per step;
   // with ls.tolerance, stops once the LS residual ||d_w Phi^T v + g - v|| <= tolerance ||g||.
-  void fixed_point(CountedOracle<P>& oracle, ConstVectorRef<S> lambda, EstimatorStreams& streams) {
+  // Returns whether v is known finite (checked in each step's pass; not without a step).
+  bool fixed_point(CountedOracle<P>& oracle, ConstVectorRef<S> lambda, EstimatorStreams& streams) {
     const auto& ls = o_.ls;
+    bool finite = false;
     for (int j = 0; j < ls.iterations; ++j) {
       const Batch zeta = oracle.draw_ll(ls_sampler_, streams.ls);
       oracle.map_vjp_w(r_.w, lambda, r_.v, zeta, tmp_w_);
@@ -296,18 +318,21 @@ class HypergradientEstimator {
         const Batch xi = oracle.draw_ul(ls_outer_sampler_, streams.outer);
         oracle.outer(r_.w, lambda, xi, &tmp_w2_, nullptr);
       }
-      // v <- (1 - eta) v + eta (d_w Phi^T v + g), and the LS residual's squared norm, in one pass.
+      // v <- (1 - eta) v + eta (d_w Phi^T v + g), the LS residual's squared norm and the check of v,
+      // in one pass.
       const Vector<S>& g = ls.resample_outer_gradient ? tmp_w2_ : g_w_;
-      const S squared_residual = sum_over_segments<S>(r_.v.size(), [&](Index b, Index l) {
+      const auto step = sum_over_segments<SquaredAndFinite<S>>(r_.v.size(), [&](Index b, Index l) {
         auto v = r_.v.segment(b, l);
         auto next = tmp_w_.segment(b, l);
         next += g.segment(b, l);
         const S part = ls.tolerance > 0 ? (next - v).squaredNorm() : S(0);
         v = (S(1) - eta) * v + eta * next;
-        return part;
+        return SquaredAndFinite<S>{part, finiteness_check(v)};
       });
-      if (ls.tolerance > 0 && std::sqrt(squared_residual) <= static_cast<S>(ls.tolerance) * segmented_norm(g_w_)) break;
+      finite = step.finite();
+      if (ls.tolerance > 0 && std::sqrt(step.squared) <= static_cast<S>(ls.tolerance) * segmented_norm(g_w_)) break;
     }
+    return finite;
   }
 
   // Truncated Neumann series v = eta sum_{q=0..k} (I - eta A)^q g, A = I - d_w Phi^T, each power with a

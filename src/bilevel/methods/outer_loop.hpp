@@ -169,7 +169,7 @@ class OuterLoop {
       } catch (const NumericalError& e) {
         throw NumericalError(fmt::format("at upper-level iteration {}: {}", s, e.what()));
       }
-      r.last_norm = static_cast<double>(segmented_norm(h->hypergradient));
+      r.last_norm = static_cast<double>(h->norm);
       // The reference is the first non-zero estimate: a method can start with h = 0 exactly (ITD with
       // one step from w = 0 when d_lambda Phi vanishes at w = 0), and growth from 0 is not divergence.
       if (r.first_norm == 0) r.first_norm = r.last_norm;
