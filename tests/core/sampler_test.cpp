@@ -47,6 +47,15 @@ TEST(Sampler, WithReplacementStaysInRange) {
   for (auto id : b) EXPECT_LT(id, 3u);
 }
 
+// Whether writes indexed by a minibatch's ids can collide (the separable estimator scatters in
+// parallel only when they cannot).
+TEST(Sampler, DrawsDistinctIdsOnlyWithoutReplacementFromAFinitePopulation) {
+  EXPECT_TRUE(MinibatchSampler(10, 4, Sampling::kWithoutReplacement).draws_distinct());
+  EXPECT_TRUE(MinibatchSampler(10, 10, Sampling::kWithReplacement).draws_distinct());  // the full batch
+  EXPECT_FALSE(MinibatchSampler(10, 4, Sampling::kWithReplacement).draws_distinct());
+  EXPECT_FALSE(MinibatchSampler(kUnboundedPopulation, 4).draws_distinct());  // fresh 64-bit ids may repeat
+}
+
 TEST(Sampler, UnboundedPopulationDrawsFreshIds) {
   MinibatchSampler s(kUnboundedPopulation, 100);
   Rng r(4);

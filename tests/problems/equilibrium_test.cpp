@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+
 #include "bilevel/estimators/separable_estimator.hpp"
 #include "bilevel/methods/engine.hpp"
 #include "bilevel/methods/outer_loop.hpp"
@@ -187,6 +190,53 @@ TEST(Equilibrium, MeanOfSingleExampleHypergradientsIsTheFullOne) {
     mean += e.compute(lambda, s, streams, counts).hypergradient / static_cast<double>(p.num_blocks());
   }
   EXPECT_LE((mean - h_full).norm(), 1e-10 * h_full.norm());
+}
+
+// Drawn with replacement, a minibatch holds examples twice, and the warm-start stores must keep the
+// states computed for each one's last copy; without replacement, distinct examples, which a batch of
+// several chunks scatters in parallel (Threads.EquilibriumWithItsWarmStartStoreIsTheSameAtOneAndTwoThreads
+// runs such batches). Either way the stores are the same bits at one and two threads.
+TEST(Equilibrium, WarmStartStoresKeepEachExamplesLastCopyAtOneAndTwoThreads) {
+  const auto p = problem();
+  const Vector<double> lambda = point(p);
+  const Index h = p.block_dim();
+  struct Blocks : SampleTrace {
+    std::vector<SampleId> last;
+    void drawn(const char*, Batch ids, bool) override { last.assign(ids.begin(), ids.end()); }
+  };
+  for (const Sampling sampling : {Sampling::kWithReplacement, Sampling::kWithoutReplacement}) {
+    std::vector<EstimatorState<double>> states;
+    for (const int threads : {1, 2}) {
+      const ScopedThreadCount at(threads);
+      EstimatorOptions o;
+      o.ll.iterations = o.ls.iterations = 3;
+      o.ll.warm_start = o.ls.warm_start = true;
+      o.outer_batch_size = 100;  // of the fixture's 102 examples: with replacement, repeats
+      o.outer_sampling = sampling;
+      SeparableHypergradientEstimator<Equilibrium<double>> estimator(p, o);
+      Blocks blocks;
+      estimator.trace_samples(&blocks);
+      EstimatorState<double> state;
+      EstimatorStreams streams(3);
+      OracleCounts counts;
+      for (int s = 0; s < 3; ++s) {
+        const auto& r = estimator.compute(lambda, state, streams, counts);
+        const std::set<SampleId> distinct(blocks.last.begin(), blocks.last.end());
+        ASSERT_EQ(distinct.size() < blocks.last.size(), sampling == Sampling::kWithReplacement);
+        for (std::size_t i = 0; i < blocks.last.size(); ++i) {
+          const auto id = static_cast<Index>(blocks.last[i]);
+          if (std::find(blocks.last.begin() + static_cast<std::ptrdiff_t>(i) + 1, blocks.last.end(), blocks.last[i]) !=
+              blocks.last.end())
+            continue;  // not the last copy
+          ASSERT_EQ(state.w.segment(id * h, h), r.w.segment(static_cast<Index>(i) * h, h)) << i;
+          ASSERT_EQ(state.v.segment(id * h, h), r.v.segment(static_cast<Index>(i) * h, h)) << i;
+        }
+      }
+      states.push_back(state);
+    }
+    EXPECT_EQ(states[0].w, states[1].w);
+    EXPECT_EQ(states[0].v, states[1].v);
+  }
 }
 
 TEST(Equilibrium, WarmStartKeepsOneStatePerExampleAndOnlyTheDrawnOnesMove) {

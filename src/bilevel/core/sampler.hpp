@@ -72,6 +72,10 @@ class MinibatchSampler {
   Index population() const { return population_; }
   Index batch_size() const { return batch_size_; }
   bool is_full_batch() const { return population_ != kUnboundedPopulation && batch_size_ == population_; }
+  // Whether every minibatch holds distinct ids (writes indexed by them cannot collide).
+  bool draws_distinct() const {
+    return is_full_batch() || (population_ != kUnboundedPopulation && sampling_ == Sampling::kWithoutReplacement);
+  }
 
   // Reports every later draw to `trace` under `name` (a string that outlives the sampler); nullptr stops.
   void trace_to(SampleTrace* trace, const char* name) {
