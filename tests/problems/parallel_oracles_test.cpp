@@ -248,6 +248,37 @@ TEST(ParallelOracles, EquilibriumHoldChangesNoBitsAndALambdaChangedAfterItIsComp
   EXPECT_EQ(block_oracles(p, w, u, lambda, minibatch), after);
 }
 
+// Equilibrium keeps the Jacobian's mask chunk by chunk of the batch, each chunk keyed by its own
+// states: a state changed in one chunk (in the same memory, as the estimator's steps change w) must
+// remake that chunk's columns, whichever chunk it is, at one and two threads.
+TEST(ParallelOracles, EquilibriumRemakesTheMaskOfTheChunkWhoseStatesChanged) {
+  const auto reference = equilibrium200();
+  const Index h = reference.block_dim();
+  std::vector<SampleId> minibatch;
+  for (SampleId i = 0; i < 150; ++i) minibatch.push_back((i * 37) % 200);
+  ASSERT_EQ(row_chunks(static_cast<Index>(minibatch.size())).count, 2);
+  const Index dim_w = static_cast<Index>(minibatch.size()) * h;
+  const Vector<double> lambda = equilibrium_point(reference), u = random_vector(dim_w, 1.0, 6);
+  for (const int threads : {1, 2}) {
+    const ScopedThreadCount at(threads);
+    const auto p = equilibrium200();
+    Vector<double> w = random_vector(dim_w, 0.5, 5);
+    Vector<double> vjp_w(dim_w), vjp_lambda(p.dim_lambda());
+    p.map_vjp_w(w, lambda, u, minibatch, vjp_w);
+    for (const Index changed : {dim_w - 1, Index{3}, h * 80 + 7}) {  // chunk 1, chunk 0, chunk 1
+      SCOPED_TRACE(changed);
+      const Vector<double> before = vjp_w;
+      w(changed) += 0.25;
+      p.map_vjp_w(w, lambda, u, minibatch, vjp_w);
+      p.map_vjp_lambda(w, lambda, u, minibatch, vjp_lambda);
+      const auto fresh = block_oracles(equilibrium200(), w, u, lambda, minibatch);
+      EXPECT_EQ(vjp_w, fresh[1]) << threads << " threads";
+      EXPECT_EQ(vjp_lambda, fresh[2]) << threads << " threads";
+      EXPECT_NE(vjp_w, before);
+    }
+  }
+}
+
 // Meta-learning with 40 tasks of 6 support and 6 query images from the 200 fixture images, and a
 // batch of 30 distinct ones of them: 2 chunks of tasks, 2 chunks of rows (180 support and 180 query
 // rows) in the network, 12 chunks of the first layer's weight-gradient columns.

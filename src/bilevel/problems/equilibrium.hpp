@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -111,11 +112,13 @@ class Equilibrium {
                  VectorRef<S> out) const {
     struct Masked;
     const auto uz = states(u, blocks.size());
-    const auto d = jacobian_mask(w, lambda, blocks);
-    Eigen::Map<Matrix<S>> result(out.data(), o_.hidden, d.cols());
-    for_each_chunk(row_chunks(d.cols()), [&](Index, Index begin, Index m) {
+    const auto z = states(w, blocks.size());
+    const auto injection = prepare_mask(lambda, blocks);
+    Eigen::Map<Matrix<S>> result(out.data(), o_.hidden, z.cols());
+    for_each_chunk(row_chunks(z.cols()), [&](Index c, Index begin, Index m) {
+      const auto d = mask_columns(c, begin, z.middleCols(begin, m), lambda, injection.middleCols(begin, m));
       auto g = scratch_matrix<Masked, S>(o_.hidden, m);
-      g = d.middleCols(begin, m).cwiseProduct(uz.middleCols(begin, m));
+      g = d.cwiseProduct(uz.middleCols(begin, m));
       multiply(result.middleCols(begin, m), a(lambda).transpose(), g);
     });
   }
@@ -129,12 +132,13 @@ class Equilibrium {
     struct Masked;
     const auto z = states(w, blocks.size());
     const auto uz = states(u, blocks.size());
-    const auto d = jacobian_mask(w, lambda, blocks);
-    const auto x = inputs(blocks);  // after jacobian_mask, which gathers them
+    const auto injection = prepare_mask(lambda, blocks);
+    const auto x = inputs(blocks);  // after prepare_mask's injection_of, which gathers them
     const Index h = o_.hidden, m = z.cols();
     auto g = scratch_matrix<Masked, S>(h, m);  // shared by the threads: taken before the loops
-    for_each_chunk(row_chunks(m), [&](Index, Index begin, Index mc) {
-      g.middleCols(begin, mc) = d.middleCols(begin, mc).cwiseProduct(uz.middleCols(begin, mc));
+    for_each_chunk(row_chunks(m), [&](Index c, Index begin, Index mc) {
+      const auto d = mask_columns(c, begin, z.middleCols(begin, mc), lambda, injection.middleCols(begin, mc));
+      g.middleCols(begin, mc) = d.cwiseProduct(uz.middleCols(begin, mc));
     });
     Eigen::Map<Matrix<S>> grad_ab(out.data() + offset_a(), h, h + p_);
     for_each_chunk(row_chunks(h + p_), [&](Index, Index begin, Index n) {
@@ -289,37 +293,52 @@ class Equilibrium {
 
   // The Jacobian's mask D = 1 - tanh(A Z + B X^T + c 1^T)^2 (h x m): d_Z Phi^T U = A^T (D o U) and the
   // cross term are both linear in D o U. The LS's k products and the cross term of one hypergradient
-  // are taken at the same states and lambda, so D is kept for the last (A, states, injection) asked for,
-  // compared bit for bit, and computed in the same chunks either way: one product A Z and one tanh per
-  // hypergradient instead of k + 1. Its memory (2 h m values and A) only grows.
-  Eigen::Map<const Matrix<S>> jacobian_mask(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks) const {
-    const auto z = states(w, blocks.size());
+  // are taken at the same states and lambda, so D is kept, chunk by chunk of the batch (row_chunks, as
+  // the oracles cut it), for the last (A, injection, states of the chunk) asked for, compared bit for
+  // bit: one product A Z and one tanh per hypergradient instead of k + 1. The chunk's states are
+  // compared, and its mask made, inside the oracle's own loop (mask_columns): no parallel region of
+  // their own. Its memory (2 h m values and A) only grows.
+  //
+  // prepare_mask, before the loop: the injection, and whether the masks kept are for this A and this
+  // injection (else none is valid). Returns the injection.
+  Eigen::Map<const Matrix<S>> prepare_mask(ConstVectorRef<S> lambda, Batch blocks) const {
     const auto injection = injection_of(lambda, blocks);
-    const Index h = o_.hidden, m = z.cols();
+    const Index h = o_.hidden, m = static_cast<Index>(blocks.size());
     const auto a_values = lambda.segment(offset_a(), h * h);
     Mask& k = mask_;
-    if (k.valid && k.generation == injection_.generation && (held(lambda, k.hold) || same_bits(k.a, a_values)) &&
-        same_bits(k.states.data(), k.states_size, w)) {
+    if (k.valid && k.generation == injection_.generation && k.m == m && (held(lambda, k.hold) || same_bits(k.a, a_values))) {
       k.hold = hold_of(lambda);
-      return {k.values.data(), h, m};
+      return injection;
     }
     k.valid = false;
+    k.chunks.fill(false);
     grow(k.values, h * m);
-    Eigen::Map<Matrix<S>> values(k.values.data(), h, m);
-    for_each_chunk(row_chunks(m), [&](Index, Index begin, Index mc) {
-      auto pre = values.middleCols(begin, mc);
-      drive(z.middleCols(begin, mc), lambda, injection.middleCols(begin, mc), pre);
-      pre = S(1) - pre.array().tanh().square();
-    });
+    grow(k.states, h * m);
     k.a.resize(a_values.size());  // no allocation: A's size is fixed
     copy_key(a_values, k.a.data());
-    grow(k.states, w.size());  // the states' size follows the batch: a buffer that only grows
-    copy_key(w, k.states.data());
-    k.states_size = w.size();
+    k.m = m;
     k.generation = injection_.generation;
     k.hold = hold_of(lambda);
     k.valid = true;
-    return {k.values.data(), h, m};
+    return injection;
+  }
+  // The mask's columns of chunk c (its states z, from column `begin`), as prepare_mask left the keys:
+  // the kept ones if they were made at the same states, else made now. Each chunk writes only its own.
+  Eigen::Map<const Matrix<S>> mask_columns(Index c, Index begin, const Eigen::Ref<const Matrix<S>>& z,
+                                           ConstVectorRef<S> lambda, const Eigen::Ref<const Matrix<S>>& injection) const {
+    Mask& k = mask_;
+    const Index h = o_.hidden, size = h * z.cols();
+    S* kept = k.states.data() + h * begin;
+    Eigen::Map<Matrix<S>> values(k.values.data() + h * begin, h, z.cols());
+    bool& valid = k.chunks[static_cast<std::size_t>(c)];
+    if (!(valid && std::memcmp(kept, z.data(), sizeof(S) * static_cast<std::size_t>(size)) == 0)) {
+      valid = false;
+      drive(z, lambda, injection, values);
+      values = S(1) - values.array().tanh().square();
+      std::copy_n(z.data(), size, kept);
+      valid = true;
+    }
+    return {values.data(), h, z.cols()};
   }
 
   // The hold lambda is in (its number), else 0; whether a key stamped with `key_hold` was checked or
@@ -388,13 +407,14 @@ class Equilibrium {
     Values rows;                   // m x p, row j the input of blocks[j] (not for the full range)
   };
   struct Mask {
-    bool valid = false;
-    std::uint64_t generation = 0;  // of the injection it was computed from
-    std::uint64_t hold = 0;        // the hold in which a was last made or compared (0: none)
-    Vector<S> a;                   // the A it was computed for
-    Values states;                 // and the states (the first states_size values)
-    Index states_size = 0;
-    Values values;                 // h x m
+    bool valid = false;                   // whether a, generation and m describe the chunks below
+    std::uint64_t generation = 0;         // of the injection it was computed from
+    std::uint64_t hold = 0;               // the hold in which a was last made or compared (0: none)
+    Vector<S> a;                          // the A it was computed for
+    Index m = 0;                          // the batch size (the chunks: row_chunks(m))
+    std::array<bool, kMaxChunks> chunks{};  // whether chunk c's columns are made, at its states below
+    Values states;                        // h x m: the states each chunk's columns were made at
+    Values values;                        // h x m
   };
 
   EquilibriumOptions o_;
