@@ -1,6 +1,8 @@
-// run_beside (core/parallel.hpp): the serial part and the work both run, the work's parallel loops
-// visit every chunk once and are shared with the thread that ran the serial part, results are the
-// same bits as without it, and exceptions from either side reach the caller.
+// run_beside and run_in_team (core/parallel.hpp): the serial part and the work both run, at the same
+// time, the work's parallel loops visit every chunk once and are shared with the thread that ran the
+// serial part, results are the same bits as without it, and exceptions from either side reach the
+// caller; all of it on its own and inside a team (run_in_team, where the serial part goes to a
+// helper thread and the work stays on the calling one), whose body's loops are shared too.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -35,7 +37,17 @@ std::vector<double> chunk_sums(const RowChunks& chunks) {
   return sums;
 }
 
-TEST(RunBeside, BothPartsRunAndEveryChunkOfEveryLoopOnceAtOneAndTwoThreads) {
+// f() on its own, or as the body of a team.
+template <class F>
+void maybe_in_team(bool team, F&& f) {
+  if (team) run_in_team(f);
+  else f();
+}
+
+class RunBeside : public ::testing::TestWithParam<bool> {};  // inside a team or not
+INSTANTIATE_TEST_SUITE_P(OnItsOwnAndInATeam, RunBeside, ::testing::Values(false, true));
+
+TEST_P(RunBeside, BothPartsRunAndEveryChunkOfEveryLoopOnceAtOneAndTwoThreads) {
   for (const int threads : {1, 2}) {
     const ScopedThreadCount at(threads);
     const RowChunks chunks = chunks_of(1000, 10);
@@ -44,6 +56,7 @@ TEST(RunBeside, BothPartsRunAndEveryChunkOfEveryLoopOnceAtOneAndTwoThreads) {
     std::vector<std::vector<double>> sums;
     bool serial_ran = false;
     std::vector<int> serial_visits(300, 0);
+    maybe_in_team(GetParam(), [&] {
     run_beside(
         [&] {
           serial_ran = true;
@@ -58,6 +71,7 @@ TEST(RunBeside, BothPartsRunAndEveryChunkOfEveryLoopOnceAtOneAndTwoThreads) {
             for (Index i = begin; i < begin + length; ++i) ++visits[static_cast<std::size_t>(i)];
           });
         });
+    });
     EXPECT_TRUE(serial_ran);
     for (int v : visits) ASSERT_EQ(v, 1) << threads << " threads";
     for (int v : serial_visits) ASSERT_EQ(v, 1) << threads << " threads";
@@ -67,11 +81,12 @@ TEST(RunBeside, BothPartsRunAndEveryChunkOfEveryLoopOnceAtOneAndTwoThreads) {
 
 // The work's loop of two chunks can only end if two threads run its chunks at the same time: each
 // chunk waits (for at most 20 s) until both have started. Without sharing it would time out.
-TEST(RunBeside, TheThreadDoneWithTheSerialPartRunsChunksOfTheWork) {
+TEST_P(RunBeside, TheThreadDoneWithTheSerialPartRunsChunksOfTheWork) {
   const ScopedThreadCount at(2);
   std::atomic<int> started{0};
   std::vector<int> ran_on(2, -1);
   bool both_started = true;
+  maybe_in_team(GetParam(), [&] {
   run_beside([] {},
              [&] {
                for_each_chunk(chunks_of(2, 1), [&](Index c, Index, Index) {
@@ -85,14 +100,35 @@ TEST(RunBeside, TheThreadDoneWithTheSerialPartRunsChunksOfTheWork) {
                    }
                });
              });
+  });
   EXPECT_TRUE(both_started);
   EXPECT_NE(ran_on[0], ran_on[1]);
 }
 
+// The serial part and the work run at the same time: each waits (for at most 20 s) until the other
+// has started.
+TEST_P(RunBeside, TheSerialPartAndTheWorkRunAtTheSameTime) {
+  const ScopedThreadCount at(2);
+  std::atomic<int> started{0};
+  std::atomic<bool> waited_in_vain{false};
+  auto start_and_wait = [&] {
+    started.fetch_add(1);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (started.load() < 2)
+      if (std::chrono::steady_clock::now() > give_up) {
+        waited_in_vain = true;
+        return;
+      }
+  };
+  maybe_in_team(GetParam(), [&] { run_beside(start_and_wait, start_and_wait); });
+  EXPECT_FALSE(waited_in_vain.load());
+}
+
 // A loop nested in a chunk of a shared loop runs on the chunk's thread.
-TEST(RunBeside, ALoopNestedInASharedChunkRunsOnItsThread) {
+TEST_P(RunBeside, ALoopNestedInASharedChunkRunsOnItsThread) {
   const ScopedThreadCount at(2);
   std::vector<int> outer(8, -1), inner(8 * 4, -2);
+  maybe_in_team(GetParam(), [&] {
   run_beside([] {},
              [&] {
                for_each_chunk(chunks_of(8, 1), [&](Index c, Index, Index) {
@@ -102,11 +138,12 @@ TEST(RunBeside, ALoopNestedInASharedChunkRunsOnItsThread) {
                  });
                });
              });
+  });
   for (std::size_t c = 0; c < 8; ++c)
     for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(inner[4 * c + i], outer[c]) << "chunk " << c;
 }
 
-TEST(RunBeside, AnExceptionOfEitherPartReachesTheCallerTheSerialOneFirst) {
+TEST_P(RunBeside, AnExceptionOfEitherPartReachesTheCallerTheSerialOneFirst) {
   for (const int threads : {1, 2}) {
     const ScopedThreadCount at(threads);
     auto throwing_loop = [] {
@@ -115,20 +152,64 @@ TEST(RunBeside, AnExceptionOfEitherPartReachesTheCallerTheSerialOneFirst) {
       });
     };
     try {
-      run_beside([] {}, throwing_loop);
+      maybe_in_team(GetParam(), [&] { run_beside([] {}, throwing_loop); });
       ADD_FAILURE() << "no exception";
     } catch (const std::runtime_error& e) {
       EXPECT_STREQ(e.what(), "work");
     }
     try {
-      run_beside([] { throw std::runtime_error("serial"); }, throwing_loop);
+      maybe_in_team(GetParam(), [&] { run_beside([] { throw std::runtime_error("serial"); }, throwing_loop); });
       ADD_FAILURE() << "no exception";
     } catch (const std::runtime_error& e) {
       EXPECT_STREQ(e.what(), "serial");
     }
-    // The team still works afterwards.
+    // The threads still work afterwards, and a team after a failed one.
     EXPECT_EQ(chunk_sums(chunks_of(100, 10)).size(), 8u);
+    maybe_in_team(GetParam(), [&] { EXPECT_EQ(chunk_sums(chunks_of(100, 10)), chunk_sums(chunks_of(100, 10))); });
   }
+}
+
+// A team's body: its loops visit every chunk once with the same bits as without a team, at one and
+// two threads; a loop of two chunks can only end if the helper runs one (each waits, for at most
+// 20 s, until both have started); a team inside a team is the body alone; an exception reaches the
+// caller.
+TEST(RunInTeam, TheBodysLoopsAreSharedWithTheTeam) {
+  const RowChunks chunks = chunks_of(1000, 10);
+  const std::vector<double> expected = chunk_sums(chunks);
+  for (const int threads : {1, 2}) {
+    const ScopedThreadCount at(threads);
+    std::vector<int> visits(1000, 0);
+    std::vector<std::vector<double>> sums;
+    run_in_team([&] {
+      for (int loop = 0; loop < 50; ++loop) sums.push_back(chunk_sums(chunks));
+      run_in_team([&] {  // nested: the body alone
+        for_each_chunk(chunks, [&](Index, Index begin, Index length) {
+          for (Index i = begin; i < begin + length; ++i) ++visits[static_cast<std::size_t>(i)];
+        });
+      });
+    });
+    for (int v : visits) ASSERT_EQ(v, 1) << threads << " threads";
+    for (const auto& s : sums) ASSERT_EQ(s, expected) << threads << " threads";
+  }
+  const ScopedThreadCount at(2);
+  std::atomic<int> started{0};
+  std::vector<int> ran_on(2, -1);
+  bool both_started = true;
+  run_in_team([&] {
+    for_each_chunk(chunks_of(2, 1), [&](Index c, Index, Index) {
+      ran_on[static_cast<std::size_t>(c)] = this_thread();
+      started.fetch_add(1);
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (started.load() < 2)
+        if (std::chrono::steady_clock::now() > give_up) {
+          both_started = false;
+          return;
+        }
+    });
+  });
+  EXPECT_TRUE(both_started);
+  EXPECT_NE(ran_on[0], ran_on[1]);
+  EXPECT_THROW(run_in_team([] { throw std::runtime_error("body"); }), std::runtime_error);
 }
 
 }  // namespace run_beside_test

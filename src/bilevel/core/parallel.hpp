@@ -100,48 +100,102 @@ inline void pause() {
 #endif
 }
 
-// The parallel loops of run_beside's `work`, handed out chunk by chunk to every thread of its team.
-// The worker thread publishes one loop at a time (its chunk function and a claim word) and waits for
-// all its chunks; the other threads claim chunks by a compare-and-swap on the word. The word holds the
-// loop's generation, its chunk count and the next chunk together, so that a claim that succeeds is
-// one of the loop whose function it read: a loop ends only after every chunk was claimed and run.
+// The parallel loops of one thread (the publisher: run_in_team's body, or run_beside's `work`), handed
+// out to the other threads of its OpenMP team, which wait for them spinning: a loop costs a few
+// cache-line transfers instead of an OpenMP region of its own (an empty two-thread region took 3.4 us
+// here, a shared loop 0.3 us; docs/performance.md). The publisher posts one loop at a time (its chunk
+// function and a claim word) and waits for all its chunks. Two ways of sharing a loop:
+// - fixed shares (a team whose helpers are all free): thread t of T runs the chunks
+//   [t count / T, (t + 1) count / T), as OpenMP's static schedule gave them, so that each thread runs
+//   the same chunks in every iteration: what it wrote in one loop it mostly reads itself in the next,
+//   and its scratch memory (core/scratch.hpp) is sized once (a hot loop allocates nothing). A helper
+//   claims its share by setting its bit in the word.
+// - chunk by chunk (run_beside's work, while a helper runs the serial part): the publisher claims
+//   chunks from the front and the helpers from the back, whoever is free.
+// Either way a claim is a compare-and-swap on a word that also holds the loop's generation, so that a
+// claim that succeeds is one of the loop whose function it read: a loop ends only after every chunk
+// was claimed and run.
+// One task at a time can also be posted, which one helper runs whole (run_beside's serial part).
 class SharedLoops {
  public:
   using Run = void (*)(void* loop, Index chunk);
+  using Task = void (*)(void* task);
 
-  // The worker: runs the chunks 0..count-1 of run(loop, c) over the team, returns when all are done.
+  // The publisher: runs the chunks 0..count-1 of run(loop, c) over the team, returns when all are done.
   void run(Run run, void* loop, Index count) {
     done_.store(0, std::memory_order_relaxed);
     run_.store(run, std::memory_order_relaxed);
     loop_.store(loop, std::memory_order_relaxed);
     generation_ = (generation_ + 1) & 0xffff;
-    word_.store(generation_ << 48 | static_cast<std::uint64_t>(count) << 32, std::memory_order_release);
-    while (help()) {
+    const bool fixed = helpers_ > 0 && helpers_ < kMaxFixedThreads && task_free();
+    const auto c = static_cast<std::uint64_t>(count);
+    word_.store(generation_ << 48 | (fixed ? kFixed | c << 32 : c), std::memory_order_release);
+    if (fixed) {
+      const Index begin = 0, end = count / (helpers_ + 1);
+      for (Index k = begin; k < end; ++k) run_chunk(run, loop, k);
+      done_.fetch_add(end - begin, std::memory_order_release);
+    } else {
+      while (help(/*from_back=*/false)) {
+      }
     }
     while (done_.load(std::memory_order_acquire) < count) pause();
   }
-  // Claims and runs one chunk of the loop in progress; false when none is left to claim.
-  bool help() {
+  // Claims and runs one chunk of the loop in progress (shared chunk by chunk), the first unclaimed one
+  // or the last; false when none is left to claim.
+  bool help(bool from_back) {
     std::uint64_t word = word_.load(std::memory_order_acquire);
-    const std::uint64_t count = word >> 32 & 0xffff, next = word & 0xffffffff;
-    if (next >= count) return false;
+    if (word & kFixed) return false;
+    const std::uint64_t front = word >> 16 & 0xffff, back = word & 0xffff;
+    if (front >= back) return false;
     const Run run = run_.load(std::memory_order_relaxed);
     void* loop = loop_.load(std::memory_order_relaxed);
-    if (!word_.compare_exchange_strong(word, word + 1, std::memory_order_acq_rel)) return true;  // taken: again
-    in_chunk() = true;
-    run(loop, static_cast<Index>(next));
-    in_chunk() = false;
+    const std::uint64_t claimed = from_back ? word - 1 : word + (std::uint64_t{1} << 16);
+    if (!word_.compare_exchange_strong(word, claimed, std::memory_order_acq_rel)) return true;  // taken: again
+    run_chunk(run, loop, static_cast<Index>(from_back ? back - 1 : front));
     done_.fetch_add(1, std::memory_order_release);
     return true;
   }
-  // The helpers: chunks as they come, until the worker's work has ended.
-  void help_until_finished() {
+  // Helper `thread` of `threads` (the team's size): claims and runs its share of the loop in progress
+  // (shared in fixed shares) if it has not yet; false when there is nothing to claim.
+  bool take_share(int thread, int threads) {
+    std::uint64_t word = word_.load(std::memory_order_acquire);
+    const std::uint64_t bit = std::uint64_t{1} << thread;
+    if (!(word & kFixed) || (word & bit)) return false;
+    const auto count = static_cast<Index>(word >> 32 & 0x7fff);
+    const Index begin = thread * count / threads, end = (thread + 1) * count / threads;
+    if (begin == end) return false;
+    const Run run = run_.load(std::memory_order_relaxed);
+    void* loop = loop_.load(std::memory_order_relaxed);
+    if (!word_.compare_exchange_strong(word, word | bit, std::memory_order_acq_rel)) return true;  // changed: again
+    for (Index k = begin; k < end; ++k) run_chunk(run, loop, k);
+    done_.fetch_add(end - begin, std::memory_order_release);
+    return true;
+  }
+  // The helpers (`thread` of `threads`): the posted task, or chunks as they come, until the publisher
+  // has ended.
+  void help_until_finished(int thread, int threads) {
     while (!finished_.load(std::memory_order_acquire))
-      if (!help()) pause();
+      if (!run_task() && !take_share(thread, threads) && !help(/*from_back=*/true)) pause();
   }
   void finish() { finished_.store(true, std::memory_order_release); }
 
-  // The SharedLoops this thread's loops go to (run_beside's worker), else nullptr.
+  // The publisher: has one helper run task(arg) (wait_task() waits for its end). One at a time.
+  void post(Task task, void* arg) {
+    task_.store(task, std::memory_order_relaxed);
+    task_arg_.store(arg, std::memory_order_relaxed);
+    task_state_.store(kPosted, std::memory_order_release);
+  }
+  bool task_free() const { return task_state_.load(std::memory_order_acquire) == kIdle; }
+  void wait_task() {
+    while (task_state_.load(std::memory_order_acquire) != kDone) pause();
+    task_state_.store(kIdle, std::memory_order_relaxed);
+  }
+  // The threads spinning in help_until_finished besides the publisher (set by run_in_team; run_beside's
+  // worker has none free: its one helper runs the serial part first).
+  int helpers() const { return helpers_; }
+  void set_helpers(int n) { helpers_ = n; }
+
+  // The SharedLoops this thread's loops go to (a publisher's), else nullptr.
   static SharedLoops*& of_this_thread() {
     thread_local SharedLoops* loops = nullptr;
     return loops;
@@ -153,12 +207,41 @@ class SharedLoops {
   }
 
  private:
-  std::atomic<std::uint64_t> word_{0};  // generation (16 bits) | count (16) | next chunk (32)
+  static constexpr int kIdle = 0, kPosted = 1, kTaken = 2, kDone = 3;
+  // The word of a loop in fixed shares: this bit, the chunk count in bits 32-46, and one bit per helper
+  // that has claimed its share (bits 1-31).
+  static constexpr std::uint64_t kFixed = std::uint64_t{1} << 47;
+  static constexpr int kMaxFixedThreads = 32;
+  static void run_chunk(Run run, void* loop, Index chunk) {
+    in_chunk() = true;
+    run(loop, chunk);
+    in_chunk() = false;
+  }
+  // Runs the posted task if no other helper took it first.
+  bool run_task() {
+    int posted = kPosted;
+    if (task_state_.load(std::memory_order_relaxed) != kPosted ||
+        !task_state_.compare_exchange_strong(posted, kTaken, std::memory_order_acq_rel))
+      return false;
+    task_.load(std::memory_order_relaxed)(task_arg_.load(std::memory_order_relaxed));
+    task_state_.store(kDone, std::memory_order_release);
+    return true;
+  }
+
+  // Three cache lines: what the publisher writes once per loop and the helpers spin on; the count of
+  // chunks done, which the publisher spins on; the end and the task.
+  // generation (16 bits) | 0 (16) | front (16) | back (16), or in fixed shares (kFixed) generation |
+  // kFixed | count (15) | claimed shares (32)
+  alignas(64) std::atomic<std::uint64_t> word_{0};
   std::atomic<Run> run_{nullptr};
   std::atomic<void*> loop_{nullptr};
-  std::atomic<Index> done_{0};
-  std::atomic<bool> finished_{false};
-  std::uint64_t generation_ = 0;  // the worker's alone
+  alignas(64) std::atomic<Index> done_{0};
+  alignas(64) std::atomic<bool> finished_{false};
+  std::atomic<Task> task_{nullptr};
+  std::atomic<void*> task_arg_{nullptr};
+  std::atomic<int> task_state_{kIdle};
+  std::uint64_t generation_ = 0;  // the publisher's alone
+  int helpers_ = 0;               // the publisher's alone
 };
 
 }  // namespace parallel_detail
@@ -167,12 +250,13 @@ class SharedLoops {
 // chunk. An exception thrown by f is rethrown here (the first chunk's, by chunk order). Nested in
 // another loop's chunk (meta-learning's tasks call the softmax kernels), it runs the chunks in order
 // on the calling thread: the same results, without a team of threads per call.
-// Inside run_beside's `work`, the chunks are shared with the threads that are done with `serial`.
+// Inside run_in_team's body or run_beside's `work`, the chunks are shared with the team's other
+// threads (SharedLoops) instead of an OpenMP region of their own.
 template <class F>
 void for_each_chunk(const RowChunks& chunks, F&& f) {
   using parallel_detail::SharedLoops;
   SharedLoops* shared = SharedLoops::of_this_thread();
-  const bool share = shared && !SharedLoops::in_chunk();
+  const bool share = shared && !SharedLoops::in_chunk() && chunks.count <= 0x7fff;  // the claim word's bits
   if (chunks.count <= 1 || (!share && (thread_count() <= 1 || in_parallel_loop()))) {
     for (Index c = 0; c < chunks.count; ++c) f(c, chunks.begin(c), chunks.length(c));
     return;
@@ -196,16 +280,78 @@ void for_each_chunk(const RowChunks& chunks, F&& f) {
     if (errors[static_cast<std::size_t>(c)]) std::rethrow_exception(errors[static_cast<std::size_t>(c)]);
 }
 
-// Runs serial() on the calling thread while a second thread runs work(), whose parallel loops
-// (for_each_chunk) are shared with the calling thread once serial() has returned, chunk by chunk:
-// work that does not wait for serial() fills the time a serial step would leave a thread idle (the
-// outer loop projects lambda beside the next minibatch's first products). Which thread computes a
-// chunk changes nothing: each chunk is computed whole, as in any parallel loop. serial() and work()
-// must not touch the same memory. With one thread, or inside a parallel loop, serial() then work().
-// An exception from either is rethrown here (serial()'s first) after both have ended.
+// Runs body() on the calling thread while the other threads of an OpenMP team wait beside it,
+// spinning, for its parallel loops (for_each_chunk) and its run_beside's serial part (SharedLoops): one
+// OpenMP region for all of them. For a stretch of many short loops, as an upper-level iteration at a
+// minibatch is (equilibrium at B = 256: 28 loops in about 2 ms), not for long serial work, during
+// which the other threads would spin. With one thread, or inside a parallel loop or another team,
+// body() runs as it is. An exception from body() is rethrown here.
+template <class Body>
+void run_in_team(Body&& body) {
+  using parallel_detail::SharedLoops;
+  if (thread_count() < 2 || in_parallel_loop() || SharedLoops::of_this_thread()) {
+    body();
+    return;
+  }
+  SharedLoops loops;
+  std::exception_ptr error;
+#ifdef _OPENMP
+#pragma omp parallel
+  {
+    if (omp_get_thread_num() == 0) {
+      loops.set_helpers(omp_get_num_threads() - 1);
+      SharedLoops::of_this_thread() = &loops;
+      try {
+        body();
+      } catch (...) {
+        error = std::current_exception();
+      }
+      SharedLoops::of_this_thread() = nullptr;
+      loops.finish();
+    } else {
+      loops.help_until_finished(omp_get_thread_num(), omp_get_num_threads());
+    }
+  }
+#else
+  body();
+#endif
+  if (error) std::rethrow_exception(error);
+}
+
+// Runs serial() on one thread while another runs work(), whose parallel loops (for_each_chunk) are
+// shared with the first thread once serial() has returned, chunk by chunk: work that does not wait
+// for serial() fills the time a serial step would leave a thread idle (the outer loop projects lambda
+// beside the next minibatch's first products). Which thread computes a chunk changes nothing: each
+// chunk is computed whole, as in any parallel loop. serial() and work() must not touch the same
+// memory. Outside a team serial() runs on the calling thread and work() on a second one; in
+// run_in_team's body, work() on the calling thread and serial() on a helper of the team. With one
+// thread, or inside a parallel loop, serial() then work(). An exception from either is rethrown here
+// (serial()'s first) after both have ended.
 template <class Serial, class Work>
 void run_beside(Serial&& serial, Work&& work) {
   using parallel_detail::SharedLoops;
+  if (SharedLoops* team = SharedLoops::of_this_thread();
+      team && !SharedLoops::in_chunk() && team->helpers() > 0 && team->task_free()) {
+    std::exception_ptr serial_error, work_error;
+    auto task = [&] {
+      try {
+        serial();
+      } catch (...) {
+        serial_error = std::current_exception();
+      }
+    };
+    using Task = decltype(task);
+    team->post([](void* t) { (*static_cast<Task*>(t))(); }, &task);
+    try {
+      work();
+    } catch (...) {
+      work_error = std::current_exception();
+    }
+    team->wait_task();
+    if (serial_error) std::rethrow_exception(serial_error);
+    if (work_error) std::rethrow_exception(work_error);
+    return;
+  }
   if (thread_count() < 2 || in_parallel_loop() || SharedLoops::of_this_thread()) {
     serial();
     work();
@@ -245,7 +391,7 @@ void run_beside(Serial&& serial, Work&& work) {
           serial_error = std::current_exception();
         }
       }
-      loops.help_until_finished();
+      loops.help_until_finished(thread, omp_get_num_threads());
     }
   }
 #endif

@@ -163,25 +163,8 @@ class OuterLoop {
       }
       const auto start = Clock::now();
       const OracleCounts before = summary.counts;
-      const HypergradientResult<S>* h = nullptr;
-      try {
-        h = &estimator_.compute(r.lambda, r.state, r.streams, summary.counts);
-      } catch (const NumericalError& e) {
-        throw NumericalError(fmt::format("at upper-level iteration {}: {}", s, e.what()));
-      }
-      r.last_norm = static_cast<double>(h->norm);
-      // The reference is the first non-zero estimate: a method can start with h = 0 exactly (ITD with
-      // one step from w = 0 when d_lambda Phi vanishes at w = 0), and growth from 0 is not divergence.
-      if (r.first_norm == 0) r.first_norm = r.last_norm;
-      if (r.first_norm > 0 && r.last_norm > ul_.divergence_ratio * r.first_norm)
-        throw NumericalError(fmt::format(
-            "the run diverged at upper-level iteration {}: ||h|| grew from {:.3g} to {:.3g}; "
-            "try a smaller ul.step (now {}) or more lower-level iterations",
-            s, r.first_norm, r.last_norm, ul_.step.step));
-      step(r.lambda, static_cast<S>(ul_.step.at(s)), h->hypergradient);
-      project(r);
-      if (!segmented_all_finite(r.lambda))
-        throw NumericalError(fmt::format("lambda became NaN or Inf at upper-level iteration {}", s));
+      // One team of threads for the iteration's many short parallel loops (core/parallel.hpp).
+      run_in_team([&] { iterate(r, s, summary.counts); });
       r.run_seconds += std::chrono::duration<double>(Clock::now() - start).count();
       r.last_cost = summary.counts - before;
       ++r.s;  // iteration s is done
@@ -208,6 +191,29 @@ class OuterLoop {
     summary.lambda = r.lambda;
     for (auto* cb : callbacks) cb->on_end(summary);
     return summary;
+  }
+
+  // Upper-level iteration s: the hypergradient, its check, the step and the projection.
+  void iterate(Run& r, std::int64_t s, OracleCounts& counts) {
+    const HypergradientResult<S>* h = nullptr;
+    try {
+      h = &estimator_.compute(r.lambda, r.state, r.streams, counts);
+    } catch (const NumericalError& e) {
+      throw NumericalError(fmt::format("at upper-level iteration {}: {}", s, e.what()));
+    }
+    r.last_norm = static_cast<double>(h->norm);
+    // The reference is the first non-zero estimate: a method can start with h = 0 exactly (ITD with
+    // one step from w = 0 when d_lambda Phi vanishes at w = 0), and growth from 0 is not divergence.
+    if (r.first_norm == 0) r.first_norm = r.last_norm;
+    if (r.first_norm > 0 && r.last_norm > ul_.divergence_ratio * r.first_norm)
+      throw NumericalError(fmt::format(
+          "the run diverged at upper-level iteration {}: ||h|| grew from {:.3g} to {:.3g}; "
+          "try a smaller ul.step (now {}) or more lower-level iterations",
+          s, r.first_norm, r.last_norm, ul_.step.step));
+    step(r.lambda, static_cast<S>(ul_.step.at(s)), h->hypergradient);
+    project(r);
+    if (!segmented_all_finite(r.lambda))
+      throw NumericalError(fmt::format("lambda became NaN or Inf at upper-level iteration {}", s));
   }
 
   // lambda <- lambda - eta h, cut into chunks over the threads (elementwise: the same bits at any thread
