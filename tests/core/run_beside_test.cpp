@@ -37,6 +37,30 @@ std::vector<double> chunk_sums(const RowChunks& chunks) {
   return sums;
 }
 
+// Counts one arrival in `arrived` and waits until `n` have arrived, for at most 20 s: false if it gave
+// up (the others did not run at the same time).
+bool meet(std::atomic<int>& arrived, int n) {
+  arrived.fetch_add(1);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (arrived.load() < n)
+    if (std::chrono::steady_clock::now() > give_up) return false;
+  return true;
+}
+
+// A loop of two chunks that can only end (before the give-up) if two threads run its chunks at the
+// same time, and the threads that ran them.
+struct TwoChunksAtOnce {
+  std::atomic<int> arrived{0};
+  std::atomic<bool> met{true};
+  std::vector<int> ran_on = std::vector<int>(2, -1);
+  void operator()() {
+    for_each_chunk(chunks_of(2, 1), [&](Index c, Index, Index) {
+      ran_on[static_cast<std::size_t>(c)] = this_thread();
+      if (!meet(arrived, 2)) met = false;
+    });
+  }
+};
+
 // f() on its own, or as the body of a team.
 template <class F>
 void maybe_in_team(bool team, F&& f) {
@@ -83,42 +107,20 @@ TEST_P(RunBeside, BothPartsRunAndEveryChunkOfEveryLoopOnceAtOneAndTwoThreads) {
 // chunk waits (for at most 20 s) until both have started. Without sharing it would time out.
 TEST_P(RunBeside, TheThreadDoneWithTheSerialPartRunsChunksOfTheWork) {
   const ScopedThreadCount at(2);
-  std::atomic<int> started{0};
-  std::vector<int> ran_on(2, -1);
-  bool both_started = true;
-  maybe_in_team(GetParam(), [&] {
-  run_beside([] {},
-             [&] {
-               for_each_chunk(chunks_of(2, 1), [&](Index c, Index, Index) {
-                 ran_on[static_cast<std::size_t>(c)] = this_thread();
-                 started.fetch_add(1);
-                 const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-                 while (started.load() < 2)
-                   if (std::chrono::steady_clock::now() > give_up) {
-                     both_started = false;
-                     return;
-                   }
-               });
-             });
-  });
-  EXPECT_TRUE(both_started);
-  EXPECT_NE(ran_on[0], ran_on[1]);
+  TwoChunksAtOnce loop;
+  maybe_in_team(GetParam(), [&] { run_beside([] {}, [&] { loop(); }); });
+  EXPECT_TRUE(loop.met.load());
+  EXPECT_NE(loop.ran_on[0], loop.ran_on[1]);
 }
 
 // The serial part and the work run at the same time: each waits (for at most 20 s) until the other
 // has started.
 TEST_P(RunBeside, TheSerialPartAndTheWorkRunAtTheSameTime) {
   const ScopedThreadCount at(2);
-  std::atomic<int> started{0};
+  std::atomic<int> arrived{0};
   std::atomic<bool> waited_in_vain{false};
   auto start_and_wait = [&] {
-    started.fetch_add(1);
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (started.load() < 2)
-      if (std::chrono::steady_clock::now() > give_up) {
-        waited_in_vain = true;
-        return;
-      }
+    if (!meet(arrived, 2)) waited_in_vain = true;
   };
   maybe_in_team(GetParam(), [&] { run_beside(start_and_wait, start_and_wait); });
   EXPECT_FALSE(waited_in_vain.load());
@@ -192,23 +194,10 @@ TEST(RunInTeam, TheBodysLoopsAreSharedWithTheTeam) {
     for (const auto& s : sums) ASSERT_EQ(s, expected) << threads << " threads";
   }
   const ScopedThreadCount at(2);
-  std::atomic<int> started{0};
-  std::vector<int> ran_on(2, -1);
-  bool both_started = true;
-  run_in_team([&] {
-    for_each_chunk(chunks_of(2, 1), [&](Index c, Index, Index) {
-      ran_on[static_cast<std::size_t>(c)] = this_thread();
-      started.fetch_add(1);
-      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-      while (started.load() < 2)
-        if (std::chrono::steady_clock::now() > give_up) {
-          both_started = false;
-          return;
-        }
-    });
-  });
-  EXPECT_TRUE(both_started);
-  EXPECT_NE(ran_on[0], ran_on[1]);
+  TwoChunksAtOnce loop;
+  run_in_team([&] { loop(); });
+  EXPECT_TRUE(loop.met.load());
+  EXPECT_NE(loop.ran_on[0], loop.ran_on[1]);
   EXPECT_THROW(run_in_team([] { throw std::runtime_error("body"); }), std::runtime_error);
 }
 

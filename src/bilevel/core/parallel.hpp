@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <initializer_list>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -244,6 +245,31 @@ class SharedLoops {
   int helpers_ = 0;               // the publisher's alone
 };
 
+// Runs f(), keeping its exception in `error` for the caller to rethrow once every thread is done.
+template <class F>
+void capture(F&& f, std::exception_ptr& error) {
+  try {
+    f();
+  } catch (...) {
+    error = std::current_exception();
+  }
+}
+
+// Runs f() as the publisher of `loops` (its parallel loops go to the team), then ends the helpers' wait.
+template <class F>
+void publish(SharedLoops& loops, F&& f, std::exception_ptr& error) {
+  SharedLoops::of_this_thread() = &loops;
+  capture(f, error);
+  SharedLoops::of_this_thread() = nullptr;
+  loops.finish();
+}
+
+// Rethrows the first exception kept, in the order given.
+inline void rethrow_first(std::initializer_list<std::exception_ptr> errors) {
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
 }  // namespace parallel_detail
 
 // Calls f(c, begin, length) for every chunk c, in parallel. f must write only what belongs to its
@@ -263,11 +289,7 @@ void for_each_chunk(const RowChunks& chunks, F&& f) {
   }
   std::array<std::exception_ptr, kMaxChunks> errors;  // on the stack: a parallel loop allocates nothing
   auto run = [&](Index c) {
-    try {
-      f(c, chunks.begin(c), chunks.length(c));
-    } catch (...) {
-      errors[static_cast<std::size_t>(c)] = std::current_exception();
-    }
+    parallel_detail::capture([&] { f(c, chunks.begin(c), chunks.length(c)); }, errors[static_cast<std::size_t>(c)]);
   };
   if (share) {
     using Run = decltype(run);
@@ -300,14 +322,7 @@ void run_in_team(Body&& body) {
   {
     if (omp_get_thread_num() == 0) {
       loops.set_helpers(omp_get_num_threads() - 1);
-      SharedLoops::of_this_thread() = &loops;
-      try {
-        body();
-      } catch (...) {
-        error = std::current_exception();
-      }
-      SharedLoops::of_this_thread() = nullptr;
-      loops.finish();
+      parallel_detail::publish(loops, body, error);
     } else {
       loops.help_until_finished(omp_get_thread_num(), omp_get_num_threads());
     }
@@ -329,27 +344,17 @@ void run_in_team(Body&& body) {
 // (serial()'s first) after both have ended.
 template <class Serial, class Work>
 void run_beside(Serial&& serial, Work&& work) {
+  using parallel_detail::capture;
   using parallel_detail::SharedLoops;
+  std::exception_ptr serial_error, work_error;
   if (SharedLoops* team = SharedLoops::of_this_thread();
       team && !SharedLoops::in_chunk() && team->helpers() > 0 && team->task_free()) {
-    std::exception_ptr serial_error, work_error;
-    auto task = [&] {
-      try {
-        serial();
-      } catch (...) {
-        serial_error = std::current_exception();
-      }
-    };
+    auto task = [&] { capture(serial, serial_error); };
     using Task = decltype(task);
     team->post([](void* t) { (*static_cast<Task*>(t))(); }, &task);
-    try {
-      work();
-    } catch (...) {
-      work_error = std::current_exception();
-    }
+    capture(work, work_error);
     team->wait_task();
-    if (serial_error) std::rethrow_exception(serial_error);
-    if (work_error) std::rethrow_exception(work_error);
+    parallel_detail::rethrow_first({serial_error, work_error});
     return;
   }
   if (thread_count() < 2 || in_parallel_loop() || SharedLoops::of_this_thread()) {
@@ -358,45 +363,22 @@ void run_beside(Serial&& serial, Work&& work) {
     return;
   }
   SharedLoops loops;
-  std::exception_ptr serial_error, work_error;
 #ifdef _OPENMP
 #pragma omp parallel
   {
     const int thread = omp_get_thread_num();
     if (omp_get_num_threads() < 2) {  // the runtime gave one thread: in order
-      try {
-        serial();
-      } catch (...) {
-        serial_error = std::current_exception();
-      }
-      try {
-        if (!serial_error) work();
-      } catch (...) {
-        work_error = std::current_exception();
-      }
+      capture(serial, serial_error);
+      if (!serial_error) capture(work, work_error);
     } else if (thread == 1) {
-      SharedLoops::of_this_thread() = &loops;
-      try {
-        work();
-      } catch (...) {
-        work_error = std::current_exception();
-      }
-      SharedLoops::of_this_thread() = nullptr;
-      loops.finish();
+      parallel_detail::publish(loops, work, work_error);
     } else {
-      if (thread == 0) {
-        try {
-          serial();
-        } catch (...) {
-          serial_error = std::current_exception();
-        }
-      }
+      if (thread == 0) capture(serial, serial_error);
       loops.help_until_finished(thread, omp_get_num_threads());
     }
   }
 #endif
-  if (serial_error) std::rethrow_exception(serial_error);
-  if (work_error) std::rethrow_exception(work_error);
+  parallel_detail::rethrow_first({serial_error, work_error});
 }
 
 }  // namespace bilevel
