@@ -3,7 +3,7 @@
 // size from which it calls OpenBLAS, in float and double, with and without accumulation; and the
 // OpenBLAS call itself (detail::blas_multiply) the same way, whichever kernels OpenBLAS chose on this
 // machine (multiply() calls it only with AVX-512 kernels; ctest forces those where the CPU has them,
-// CMakeLists.txt).
+// CMakeLists.txt). lower_gram() and its OpenBLAS call (detail::blas_lower_gram) likewise.
 #include "bilevel/core/blas.hpp"
 
 #include <gtest/gtest.h>
@@ -84,6 +84,54 @@ TEST(Multiply, OpenBlasGetsEveryLayoutRight) {
   expect_all_layouts_multiply<double>(20, 9, 30, blas);
   expect_all_layouts_multiply<float>(200, 64, 200, blas);
   expect_all_layouts_multiply<double>(200, 64, 200, blas);
+}
+#endif
+
+// The lower triangle of A^T A against the sums in long double, for a stored A, a block of one with an
+// outer stride, and a transposed (row-major) one; the upper triangle must keep what it held.
+template <class S, class Gram>
+void expect_lower_gram(Index rows, Index cols, Gram gram) {
+  const double tolerance = (sizeof(S) == 4 ? 1e-5 : 1e-13) * static_cast<double>(rows);
+  const Matrix<S> a = gaussian_matrix<Matrix<S>>(rows, cols, 5);
+  const Matrix<S> padded = gaussian_matrix<Matrix<S>>(rows + 3, cols + 1, 6);
+  const Matrix<S> at = gaussian_matrix<Matrix<S>>(cols, rows, 7);
+  const Matrix<S> start = gaussian_matrix<Matrix<S>>(cols + 2, cols, 8);  // the result: a block of it
+  const auto block = padded.block(2, 1, rows, cols);
+  auto check = [&](const char* what, const auto& operand) {
+    Matrix<S> big = start;
+    auto c = big.middleRows(1, cols);
+    gram(c, operand);
+    const Matrix<S> expected = reference<S>(Matrix<S>::Zero(cols, cols), Matrix<S>(operand.transpose()), operand, false);
+    for (Index j = 0; j < cols; ++j)
+      for (Index i = 0; i < cols; ++i) {
+        const double expect = static_cast<double>(i >= j ? expected(i, j) : start(1 + i, j));
+        EXPECT_NEAR(static_cast<double>(c(i, j)), expect, i >= j ? tolerance : 0.0)
+            << what << " entry (" << i << ", " << j << ") at " << rows << " x " << cols;
+      }
+    EXPECT_EQ(big.row(0), start.row(0)) << what << ": the row above the result changed";
+    EXPECT_EQ(big.row(cols + 1), start.row(cols + 1)) << what << ": the row below the result changed";
+  };
+  check("A", a);
+  check("a block of A", block);
+  check("(A^T)^T", at.transpose());
+}
+
+const auto kLowerGram = [](auto&& c, const auto& a) { lower_gram(c, a); };
+
+// 30 x 20: Eigen's rank update; 200 x 200, equilibrium's A (OpenBLAS in the default build).
+TEST(LowerGram, EveryLayoutOnBothSidesOfTheBlasSize) {
+  expect_lower_gram<float>(30, 20, kLowerGram);
+  expect_lower_gram<double>(30, 20, kLowerGram);
+  expect_lower_gram<float>(200, 200, kLowerGram);
+  expect_lower_gram<double>(120, 90, kLowerGram);
+}
+
+#ifdef BILEVEL_OPENBLAS
+TEST(LowerGram, OpenBlasGetsEveryLayoutRight) {
+  const auto blas = [](auto&& c, const auto& a) { detail::blas_lower_gram(c, a); };
+  expect_lower_gram<float>(30, 20, blas);
+  expect_lower_gram<double>(30, 20, blas);
+  expect_lower_gram<float>(200, 200, blas);
 }
 #endif
 

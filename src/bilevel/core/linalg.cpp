@@ -1,4 +1,5 @@
 #include "bilevel/core/linalg.hpp"
+#include "bilevel/core/blas.hpp"
 #include "bilevel/core/finite.hpp"
 
 #include <algorithm>
@@ -59,16 +60,16 @@ struct Gram {
   Eigen::VectorXi support, iwork;
 };
 
-// The lower triangle of the Gram matrix (a symmetric rank-k update: half the flops of the full
-// product), then mirrored into the upper one, so that the finiteness check sees every entry.
+// The lower triangle of the Gram matrix (lower_gram, core/blas.hpp: a symmetric rank-k update, half
+// the flops of the full product), then mirrored into the upper one, so that the finiteness check sees every entry.
 template <class S>
 Gram<S>& gram(const Eigen::Ref<const Matrix<S>>& a) {
   thread_local Gram<S> g;
   g.right = a.rows() >= a.cols();
   const Index n = g.right ? a.cols() : a.rows();
-  g.product.setZero(n, n);
-  if (g.right) g.product.template selfadjointView<Eigen::Lower>().rankUpdate(a.transpose());
-  else g.product.template selfadjointView<Eigen::Lower>().rankUpdate(a);
+  g.product.resize(n, n);
+  if (g.right) lower_gram(g.product, a);
+  else lower_gram(g.product, a.transpose());
   g.product.template triangularView<Eigen::StrictlyUpper>() = g.product.transpose();
   return g;
 }
