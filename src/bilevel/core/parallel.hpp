@@ -132,9 +132,7 @@ class SharedLoops {
     const auto c = static_cast<std::uint64_t>(count);
     word_.store(generation_ << 48 | (fixed ? kFixed | c << 32 : c), std::memory_order_release);
     if (fixed) {
-      const Index begin = 0, end = count / (helpers_ + 1);
-      for (Index k = begin; k < end; ++k) run_chunk(run, loop, k);
-      done_.fetch_add(end - begin, std::memory_order_release);
+      run_share(run, loop, 0, helpers_ + 1, count);
     } else {
       while (help(/*from_back=*/false)) {
       }
@@ -163,13 +161,11 @@ class SharedLoops {
     const std::uint64_t bit = std::uint64_t{1} << thread;
     if (!(word & kFixed) || (word & bit)) return false;
     const auto count = static_cast<Index>(word >> 32 & 0x7fff);
-    const Index begin = thread * count / threads, end = (thread + 1) * count / threads;
-    if (begin == end) return false;
+    if (share_begin(thread, threads, count) == share_begin(thread + 1, threads, count)) return false;
     const Run run = run_.load(std::memory_order_relaxed);
     void* loop = loop_.load(std::memory_order_relaxed);
     if (!word_.compare_exchange_strong(word, word | bit, std::memory_order_acq_rel)) return true;  // changed: again
-    for (Index k = begin; k < end; ++k) run_chunk(run, loop, k);
-    done_.fetch_add(end - begin, std::memory_order_release);
+    run_share(run, loop, thread, threads, count);
     return true;
   }
   // The helpers (`thread` of `threads`): the posted task, or chunks as they come, until the publisher
@@ -217,6 +213,14 @@ class SharedLoops {
     in_chunk() = true;
     run(loop, chunk);
     in_chunk() = false;
+  }
+  // Thread t of T's share of `count` chunks in fixed shares is [share_begin(t), share_begin(t + 1)).
+  static Index share_begin(int thread, int threads, Index count) { return thread * count / threads; }
+  // Runs thread t of T's share of the loop and counts it done (the publisher is thread 0).
+  void run_share(Run run, void* loop, int thread, int threads, Index count) {
+    const Index begin = share_begin(thread, threads, count), end = share_begin(thread + 1, threads, count);
+    for (Index k = begin; k < end; ++k) run_chunk(run, loop, k);
+    done_.fetch_add(end - begin, std::memory_order_release);
   }
   // Runs the posted task if no other helper took it first.
   bool run_task() {
