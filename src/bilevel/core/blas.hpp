@@ -63,6 +63,10 @@ inline bool blas_is_fast() {
   }();
   return fast;
 }
+
+// Whether a product of this many multiply-adds goes to OpenBLAS: above its small-matrix kernels (which
+// take up to 100^3, sgemm_small_kernel_permit), and only with AVX-512 kernels (see above).
+inline bool blas_takes(double multiply_adds) { return multiply_adds > 1e6 && blas_is_fast(); }
 }  // namespace detail
 
 inline std::string blas_kernels() {
@@ -152,9 +156,8 @@ void multiply(C&& c, const A& a, const B& b, bool add = false) {
   eigen_assert(c.rows() == a.rows() && c.cols() == b.cols() && a.cols() == b.rows());
 #ifdef BILEVEL_OPENBLAS
   if constexpr (detail::kBlasScalar<S>) {
-    // Above OpenBLAS's small-matrix kernels, which take up to 100^3 (sgemm_small_kernel_permit).
     const double work = static_cast<double>(a.rows()) * static_cast<double>(b.cols()) * static_cast<double>(a.cols());
-    if (work > 1e6 && detail::blas_is_fast()) return detail::blas_multiply(c, a, b, add);
+    if (detail::blas_takes(work)) return detail::blas_multiply(c, a, b, add);
   }
 #endif
   if (add) c.noalias() += a * b;
@@ -172,7 +175,7 @@ void lower_gram(C&& c, const A& a) {
 #ifdef BILEVEL_OPENBLAS
   if constexpr (detail::kBlasScalar<S>) {
     const double work = static_cast<double>(a.cols()) * static_cast<double>(a.cols()) * static_cast<double>(a.rows());
-    if (work > 1e6 && detail::blas_is_fast()) return detail::blas_lower_gram(c, a);
+    if (detail::blas_takes(work)) return detail::blas_lower_gram(c, a);
   }
 #endif
   c.template triangularView<Eigen::Lower>().setZero();

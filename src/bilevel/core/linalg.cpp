@@ -61,7 +61,8 @@ struct Gram {
 };
 
 // The lower triangle of the Gram matrix (lower_gram, core/blas.hpp: a symmetric rank-k update, half
-// the flops of the full product), then mirrored into the upper one, so that the finiteness check sees every entry.
+// the flops of the full product), then mirrored into the upper one, so that the finiteness check sees
+// every entry.
 template <class S>
 Gram<S>& gram(const Eigen::Ref<const Matrix<S>>& a) {
   thread_local Gram<S> g;
