@@ -81,20 +81,20 @@ TEST_P(RunBeside, BothPartsRunAndEveryChunkOfEveryLoopOnceAtOneAndTwoThreads) {
     bool serial_ran = false;
     std::vector<int> serial_visits(300, 0);
     maybe_in_team(GetParam(), [&] {
-    run_beside(
-        [&] {
-          serial_ran = true;
-          // A loop in the serial part runs there, whole.
-          for_each_chunk(chunks_of(300, 10), [&](Index, Index begin, Index length) {
-            for (Index i = begin; i < begin + length; ++i) ++serial_visits[static_cast<std::size_t>(i)];
+      run_beside(
+          [&] {
+            serial_ran = true;
+            // A loop in the serial part runs there, whole.
+            for_each_chunk(chunks_of(300, 10), [&](Index, Index begin, Index length) {
+              for (Index i = begin; i < begin + length; ++i) ++serial_visits[static_cast<std::size_t>(i)];
+            });
+          },
+          [&] {
+            for (int loop = 0; loop < 50; ++loop) sums.push_back(chunk_sums(chunks));
+            for_each_chunk(chunks, [&](Index, Index begin, Index length) {
+              for (Index i = begin; i < begin + length; ++i) ++visits[static_cast<std::size_t>(i)];
+            });
           });
-        },
-        [&] {
-          for (int loop = 0; loop < 50; ++loop) sums.push_back(chunk_sums(chunks));
-          for_each_chunk(chunks, [&](Index, Index begin, Index length) {
-            for (Index i = begin; i < begin + length; ++i) ++visits[static_cast<std::size_t>(i)];
-          });
-        });
     });
     EXPECT_TRUE(serial_ran);
     for (int v : visits) ASSERT_EQ(v, 1) << threads << " threads";
@@ -131,15 +131,15 @@ TEST_P(RunBeside, ALoopNestedInASharedChunkRunsOnItsThread) {
   const ScopedThreadCount at(2);
   std::vector<int> outer(8, -1), inner(8 * 4, -2);
   maybe_in_team(GetParam(), [&] {
-  run_beside([] {},
-             [&] {
-               for_each_chunk(chunks_of(8, 1), [&](Index c, Index, Index) {
-                 outer[static_cast<std::size_t>(c)] = this_thread();
-                 for_each_chunk(chunks_of(4, 1), [&](Index i, Index, Index) {
-                   inner[static_cast<std::size_t>(4 * c + i)] = this_thread();
+    run_beside([] {},
+               [&] {
+                 for_each_chunk(chunks_of(8, 1), [&](Index c, Index, Index) {
+                   outer[static_cast<std::size_t>(c)] = this_thread();
+                   for_each_chunk(chunks_of(4, 1), [&](Index i, Index, Index) {
+                     inner[static_cast<std::size_t>(4 * c + i)] = this_thread();
+                   });
                  });
                });
-             });
   });
   for (std::size_t c = 0; c < 8; ++c)
     for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(inner[4 * c + i], outer[c]) << "chunk " << c;
