@@ -11,14 +11,16 @@ namespace thin_products_test {
 
 using testing::gaussian_matrix;
 
-// Every shape class the kernels branch on: an odd number of rows (the single-row tail), d below one
-// vector, between one and two vectors and not a multiple of the lane count (the scalar tails), and c
-// below, at and beyond one block of columns (10), in both precisions; checked against Eigen's product.
+// Every shape class the kernels branch on: rows below one group of X M (5), a group and a tail (7), a
+// block of rows (40) and a tail of 3 (43), several blocks and a tail of 1 (131); d below one vector,
+// between one and two vectors and not a multiple of the lane count (the scalar tails); and c below, at
+// and beyond one block of columns of X M (5) and of X^T P (10), in both precisions; checked against
+// Eigen's product.
 template <class S>
 void check_shapes(double tolerance) {
-  for (Index rows : {1, 2, 7, 64, 131})
+  for (Index rows : {1, 2, 4, 7, 43, 64, 131})
     for (Index d : {1, 5, 16, 23, 40, 64, 784})
-      for (Index c : {1, 3, 10, 11, 23}) {
+      for (Index c : {1, 3, 5, 10, 11, 23}) {
         const RowMatrix<S> x = gaussian_matrix<RowMatrix<S>>(rows, d, 1 + static_cast<std::uint64_t>(rows * d));
         const Matrix<S> m = gaussian_matrix<Matrix<S>>(d, c, 2 + static_cast<std::uint64_t>(c));
         const Matrix<S> p = gaussian_matrix<Matrix<S>>(rows, c, 3 + static_cast<std::uint64_t>(c));

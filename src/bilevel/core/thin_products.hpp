@@ -98,7 +98,7 @@ namespace detail {
 // lane in a register, then summed across lanes; the last d mod L entries are added one by one.
 // ahead[r] is a row to ask the memory for while this one is multiplied, a cache line per vector
 // read: spread over the loop like this the prefetches overlap the arithmetic (a burst of them per
-// pair of rows did less: a full pass over Fashion-MNIST 10.0 against 12.2 GB/s, a minibatch of 256
+// group of rows, then pairs, did less: a full pass over Fashion-MNIST 10.0 against 12.2 GB/s, a minibatch of 256
 // 0.091 against 0.081 ms, one core).
 template <class S, int R, int C>
 inline void rows_times_columns(const S* const* x, const S* const* ahead, Index d, const S* m, Index ldm, S* z,
@@ -148,51 +148,60 @@ inline void add_columns_times(const RowView<S>& x, Index j, const S* p, Index ld
     for (int k = 0; k < C; ++k) store(g + k * ldg + a * L, acc[a][k]);
 }
 
-// The widest block of columns of M (or P) the register file holds with two rows (or 2 L columns of X).
-inline constexpr int kColumnBlock = 10;
+// Blocks of the kernels, about the most sums the 32 vector registers hold beside the vectors they
+// multiply: X^T P takes 2 vectors of columns of X against 10 columns of P (20 sums); X M takes 5 rows
+// against 5 columns of M (25 sums from 10 loads, where 2 rows x 10 columns made 20 sums from 22 loads,
+// GCC folding each load of M into both FMAs: docs/performance.md, "X M by groups of 5 rows").
+inline constexpr int kTransposeColumns = 10;
+inline constexpr int kTimesRows = 5;
+inline constexpr int kTimesColumns = 5;
+// X M takes the rows kTimesRowBlock at a time (8 groups of 5, 125 kB of Fashion-MNIST rows: in L2
+// when the next block of columns of M reads them again).
+inline constexpr Index kTimesRowBlock = 8 * kTimesRows;
 
-// Calls f.template operator()<C>() with C = c for 1 <= c <= kColumnBlock (the kernels' column count is
-// a compile-time constant, so their sums stay in registers).
-template <class F>
-inline void with_column_count(Index c, F&& f) {
-  switch (c) {
-    case 1: return f.template operator()<1>();
-    case 2: return f.template operator()<2>();
-    case 3: return f.template operator()<3>();
-    case 4: return f.template operator()<4>();
-    case 5: return f.template operator()<5>();
-    case 6: return f.template operator()<6>();
-    case 7: return f.template operator()<7>();
-    case 8: return f.template operator()<8>();
-    case 9: return f.template operator()<9>();
-    default: return f.template operator()<10>();
-  }
+// Calls f.template operator()<K>() with K = min(k, N), for 1 <= k (the kernels' row and column counts
+// are compile-time constants, so their sums stay in registers).
+template <int N, class F>
+inline void with_count(Index k, F&& f) {
+  if constexpr (N > 1)
+    if (k < N) return with_count<N - 1>(k, f);
+  return f.template operator()<N>();
 }
 
 }  // namespace detail
 
-// Z = X M: M is x.cols x c with column stride ldm, Z is x.rows x c with column stride ldz.
+// Z = X M: M is x.cols x c with column stride ldm, Z is x.rows x c with column stride ldz. Each entry
+// is one dot product summed in the same order whatever the blocks, so the blocks change no bits.
 template <class S>
 void times(const RowView<S>& x, const S* m, Index ldm, Index c, S* z, Index ldz) {
+  constexpr int R = detail::kTimesRows;
   const Index rows = x.rows(), d = x.cols;
-  for (Index k0 = 0; k0 < c; k0 += detail::kColumnBlock) {
-    const Index ck = std::min<Index>(detail::kColumnBlock, c - k0);
-    detail::with_column_count(ck, [&]<int C>() {
-      Index i = 0;
-      for (; i + 2 <= rows; i += 2) {
-        // The next pair's rows, while this pair is multiplied: a minibatch's rows lie anywhere in memory,
-        // where the hardware prefetcher cannot guess them (only the first block of columns reads them
-        // from memory; the later ones find them in cache, and so ask for this pair again, a no-op).
-        const S* pair[2] = {x.row(i), x.row(i + 1)};
-        const Index a = k0 == 0 && i + 2 < rows ? i + 2 : i, b = k0 == 0 && i + 3 < rows ? i + 3 : i + 1;
-        const S* ahead[2] = {x.row(a), x.row(b)};
-        detail::rows_times_columns<S, 2, C>(pair, ahead, d, m + k0 * ldm, ldm, z + k0 * ldz + i, ldz);
-      }
-      if (i < rows) {
-        const S* last[1] = {x.row(i)};
-        detail::rows_times_columns<S, 1, C>(last, last, d, m + k0 * ldm, ldm, z + k0 * ldz + i, ldz);
-      }
-    });
+  for (Index b0 = 0; b0 < rows; b0 += detail::kTimesRowBlock) {
+    const Index b1 = std::min(rows, b0 + detail::kTimesRowBlock);
+    for (Index k0 = 0; k0 < c; k0 += detail::kTimesColumns) {
+      detail::with_count<detail::kTimesColumns>(c - k0, [&]<int C>() {
+        Index i = b0;
+        for (; i + R <= b1; i += R) {
+          // The next group's rows, while this group is multiplied: a minibatch's rows lie anywhere in
+          // memory, where the hardware prefetcher cannot guess them (only the first block of columns
+          // reads them from memory; the later ones find them in cache and ask for this group again, a
+          // no-op).
+          const S* group[R];
+          const S* ahead[R];
+          for (int r = 0; r < R; ++r) {
+            group[r] = x.row(i + r);
+            ahead[r] = x.row(k0 == 0 && i + R + r < rows ? i + R + r : i + r);
+          }
+          detail::rows_times_columns<S, R, C>(group, ahead, d, m + k0 * ldm, ldm, z + k0 * ldz + i, ldz);
+        }
+        if (i < b1)  // the last rows mod R
+          detail::with_count<R - 1>(b1 - i, [&]<int T>() {
+            const S* last[T];
+            for (int r = 0; r < T; ++r) last[r] = x.row(i + r);
+            detail::rows_times_columns<S, T, C>(last, last, d, m + k0 * ldm, ldm, z + k0 * ldz + i, ldz);
+          });
+      });
+    }
   }
 }
 
@@ -201,11 +210,11 @@ template <class S>
 void add_transpose_times(const RowView<S>& x, const S* p, Index ldp, Index c, S* g, Index ldg) {
   constexpr int L = Lanes<S>::kCount;
   const Index d = x.cols;
-  for (Index k0 = 0; k0 < c; k0 += detail::kColumnBlock) {
-    const Index ck = std::min<Index>(detail::kColumnBlock, c - k0);
+  for (Index k0 = 0; k0 < c; k0 += detail::kTransposeColumns) {
+    const Index ck = std::min<Index>(detail::kTransposeColumns, c - k0);
     const S* pk = p + k0 * ldp;
     S* gk = g + k0 * ldg;
-    detail::with_column_count(ck, [&]<int C>() {
+    detail::with_count<detail::kTransposeColumns>(ck, [&]<int C>() {
       Index j = 0;
       for (; j + 2 * L <= d; j += 2 * L) detail::add_columns_times<S, 2, C>(x, j, pk, ldp, gk + j, ldg);
       for (; j + L <= d; j += L) detail::add_columns_times<S, 1, C>(x, j, pk, ldp, gk + j, ldg);
