@@ -73,6 +73,24 @@ TEST(ThinProducts, SameInputsSameBits) {
   EXPECT_EQ(a, b);
 }
 
+// Each entry of X M is one dot product summed in an order that depends on d alone, so a row's logits
+// have the same bits whether the row is multiplied in a group of 5, in a tail of 1 to 4, alone, or
+// with its columns of M in another block: a minibatch's chunks and blocks change no result.
+TEST(ThinProducts, ARowsProductHasTheSameBitsInAnyGroup) {
+  const RowMatrix<float> x = gaussian_matrix<RowMatrix<float>>(97, 789, 13);
+  const Matrix<float> m = gaussian_matrix<Matrix<float>>(789, 13, 14);
+  Matrix<float> all(97, 13);
+  thin::times<float>(x, m, all);
+  for (Index i = 0; i < x.rows(); ++i) {
+    Matrix<float> alone(1, 13);
+    thin::times<float>(thin::RowView<float>(x).middle(i, 1), m, alone);
+    EXPECT_EQ(alone, all.row(i)) << "row " << i;
+    Matrix<float> column(1, 1);
+    thin::times<float>(thin::RowView<float>(x).middle(i, 1), m.col(12), column);
+    EXPECT_EQ(column(0, 0), all(i, 12)) << "row " << i << ", the last column alone";
+  }
+}
+
 // A view of chosen rows (a minibatch read in place) gives the product of the gathered rows, and its
 // middle() selects rows of the view, not of the data.
 TEST(ThinProducts, ReadTheRowsAViewOfIdsNames) {
