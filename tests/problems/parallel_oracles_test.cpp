@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bilevel/core/parallel.hpp"
+#include "bilevel/problems/data_poisoning.hpp"
 #include "bilevel/problems/equilibrium.hpp"
 #include "bilevel/problems/finite_difference.hpp"
 #include "bilevel/problems/linear_softmax.hpp"
@@ -129,6 +130,37 @@ TEST(ParallelOracles, LogisticHoOraclesOfSeveralChunksPassFiniteDifferences) {
   const auto report = check_minimization_oracles(p, random_vector(p.dim_w(), 0.05, 3),
                                                  random_vector(p.dim_lambda(), 0.5, 4), all, val);
   EXPECT_TRUE(report.passed()) << report.summary();
+}
+
+// data-poisoning with all 200 fixture images as training set, the first 150 poisoned: the noisy copies
+// of the poisoned rows are built in 2 chunks, and the softmax kernels read them beside the clean rows
+// in place. Its oracles on the full batch and on a minibatch with repeats (poisoned and clean ids
+// mixed) pass finite differences and give the same bits at one and two threads.
+TEST(ParallelOracles, DataPoisoningOfSeveralChunksPassesFiniteDifferencesWithTheSameBitsAtOneAndTwoThreads) {
+  const FixtureSplits s = fixture_splits();
+  const DataPoisoning<double> p(fashion200(), 150, s.validation, s.test);
+  Vector<double> lambda = random_vector(p.dim_lambda(), 0.1, 8);
+  p.constraint().project(lambda);
+  const Vector<double> w = random_vector(p.dim_w(), 0.05, 9), u = random_vector(p.dim_w(), 1.0, 10);
+  std::vector<SampleId> minibatch;
+  for (SampleId i = 0; i < 130; ++i) minibatch.push_back((i * 37) % 200);
+  const std::vector<SampleId> all = all_ids(p.ll_population()), val = all_ids(p.ul_population());
+  for (const std::vector<SampleId>& batch : {all, minibatch}) {
+    const auto report = check_minimization_oracles(p, w, lambda, batch, val);
+    EXPECT_TRUE(report.passed()) << report.summary();
+    auto compute = [&] {
+      std::vector<Vector<double>> out(4);
+      out[0] = Vector<double>::Constant(1, p.ll_value(w, lambda, batch));
+      out[1].resize(p.dim_w());
+      p.ll_grad(w, lambda, batch, out[1]);
+      out[2].resize(p.dim_w());
+      p.ll_hvp(w, lambda, u, batch, out[2]);
+      out[3].resize(p.dim_lambda());
+      p.ll_mixed_vjp(w, lambda, u, batch, out[3]);
+      return out;
+    };
+    EXPECT_EQ(at_threads(1, compute), at_threads(2, compute));
+  }
 }
 
 // The results of the five oracles of a separable problem on `blocks`: map, map_vjp_w, map_vjp_lambda,

@@ -68,7 +68,9 @@ inline S sum_lanes(const Vec<S>& v) {
 
 // Rows of a data matrix, examples by rows: rows 0..count-1 of `data` (ids == nullptr), or the rows
 // ids[0..count-1] of it, so that a minibatch is read where it lies instead of being copied first
-// (a copy of 256 Fashion-MNIST rows is 800 kB of traffic, as much as the product that reads them).
+// (a copy of 256 Fashion-MNIST rows is 800 kB of traffic, as much as the product that reads them);
+// or rows anywhere, one pointer each (`pointers`), for a batch whose rows are partly stored data and
+// partly rows built for the call (data-poisoning's noisy rows).
 template <class S>
 struct RowView {
   const S* data = nullptr;
@@ -76,6 +78,7 @@ struct RowView {
   Index cols = 0;
   Index count = 0;
   const SampleId* ids = nullptr;
+  const S* const* pointers = nullptr;  // when set, row i is pointers[i] (data, stride and ids unused)
 
   // All rows of a row-major Eigen matrix, block, Map or Ref (implicit: it is a view of it).
   template <class E>
@@ -83,11 +86,16 @@ struct RowView {
   RowView(const E& x) : data(x.data()), stride(x.outerStride()), cols(x.cols()), count(x.rows()) {}
   RowView(const S* data_, Index stride_, Index cols_, Index count_, const SampleId* ids_)
       : data(data_), stride(stride_), cols(cols_), count(count_), ids(ids_) {}
+  RowView(const S* const* pointers_, Index cols_, Index count_) : cols(cols_), count(count_), pointers(pointers_) {}
 
   Index rows() const { return count; }
-  const S* row(Index i) const { return data + (ids ? static_cast<Index>(ids[i]) : i) * stride; }
+  const S* row(Index i) const {
+    if (pointers) return pointers[i];
+    return data + (ids ? static_cast<Index>(ids[i]) : i) * stride;
+  }
   // Rows begin..begin+n-1 of the view.
   RowView middle(Index begin, Index n) const {
+    if (pointers) return RowView(pointers + begin, cols, n);
     return ids ? RowView(data, stride, cols, n, ids + begin) : RowView(data + begin * stride, stride, cols, n, nullptr);
   }
 };

@@ -23,6 +23,8 @@
 
 #include "bilevel/core/constraints.hpp"
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/gather.hpp"  // checked_id
+#include "bilevel/core/parallel.hpp"
 #include "bilevel/core/scratch.hpp"
 #include "bilevel/data/dataset.hpp"
 #include "bilevel/problems/linear_softmax.hpp"
@@ -118,10 +120,10 @@ class DataPoisoning {
     for (std::size_t k = 0; k < batch.size(); ++k) {
       const auto i = static_cast<Index>(batch[k]);
       if (i >= poisoned_) continue;
-      const auto row = static_cast<Index>(k);
-      p.noalias() = b.x.row(row) * W;
+      const Eigen::Map<const Eigen::Matrix<S, 1, Eigen::Dynamic>> x(b.x.row(static_cast<Index>(k)), d);
+      p.noalias() = x * W;
       softmax::softmax_rows<S>(p, b.y.subspan(k, 1));
-      curvature.noalias() = b.x.row(row) * U;  // x~_i^T U, then J_i applied: the softmax Jacobian's part
+      curvature.noalias() = x * U;  // x~_i^T U, then J_i applied: the softmax Jacobian's part
       softmax::apply_softmax_jacobian<S>(p, curvature);
       residual = p.transpose();
       residual(b.y[k]) -= S(1);
@@ -153,23 +155,41 @@ class DataPoisoning {
  private:
   softmax::ConstWeights<S> weights(ConstVectorRef<S> w) const { return softmax::weights(w, train_.x.cols(), classes_); }
 
-  // The rows of a batch with their noise added, and their labels (scratch memory, see core/scratch.hpp).
+  // The batch's rows as the classifier sees them, and their labels: the stored rows read in place and,
+  // for the poisoned ones, x_i + lambda_i built in scratch memory (core/scratch.hpp) by row chunks
+  // over the threads. So the full batch copies its n_p poisoned rows, not all n rows (at Fashion-MNIST's
+  // 60 000, the copy of every row was 188 MB written and read again per call, on one thread).
   struct Poisoned {
-    ScratchRows<S> x;  // contiguous: a view of it is softmax::Rows
+    softmax::Rows<S> x;  // one pointer per row
     std::span<const std::int32_t> y;
   };
   Poisoned poisoned(ConstVectorRef<S> lambda, Batch batch) const {
-    struct Rows;
+    struct RowPointers;
     struct Labels;
+    struct NoisyIds;
+    struct NoisyRows;
     const Index d = train_.x.cols();
-    auto x = scratch_rows<Rows, S>(static_cast<Index>(batch.size()), d);
+    const auto pointers = scratch_span<RowPointers, const S*>(batch.size());
     const auto y = scratch_span<Labels, std::int32_t>(batch.size());
-    softmax::gather_into<S>(train_.x, train_.y, batch, "data-poisoning", x, y);
+    const auto noisy_ids = scratch_span<NoisyIds, Index>(batch.size());
+    Index noisy = 0;
     for (std::size_t k = 0; k < batch.size(); ++k) {
-      const auto i = static_cast<Index>(batch[k]);
-      if (i < poisoned_) x.row(static_cast<Index>(k)) += lambda.segment(i * d, d).transpose();
+      const Index i = checked_id(batch[k], train_.x.rows(), "data-poisoning");
+      y[k] = train_.y[static_cast<std::size_t>(i)];
+      if (i < poisoned_) noisy_ids[static_cast<std::size_t>(noisy++)] = i;
     }
-    return {x, y};
+    auto x = scratch_rows<NoisyRows, S>(noisy, d);
+    for_each_chunk(row_chunks(noisy), [&](Index, Index begin, Index rows) {
+      for (Index j = begin; j < begin + rows; ++j) {
+        const Index i = noisy_ids[static_cast<std::size_t>(j)];
+        x.row(j) = train_.x.row(i) + lambda.segment(i * d, d).transpose();
+      }
+    });
+    for (std::size_t k = 0, j = 0; k < batch.size(); ++k) {
+      const auto i = static_cast<Index>(batch[k]);  // checked above
+      pointers[k] = i < poisoned_ ? x.row(static_cast<Index>(j++)).data() : train_.x.row(i).data();
+    }
+    return {softmax::Rows<S>(pointers.data(), d, static_cast<Index>(batch.size())), y};
   }
 
   DataPoisoningOptions o_;

@@ -251,14 +251,6 @@ Eigen::Map<Matrix<S>> weights_out(VectorRef<S> out, Index features, Index classe
   return Eigen::Map<Matrix<S>>(out.data(), features, classes);
 }
 
-// Copies the rows and labels of `batch` into `rows` and `labels` (sized to the batch), every id checked.
-template <class S>
-void gather_into(const RowMatrix<S>& x, const std::vector<std::int32_t>& y, Batch batch, std::string_view problem,
-                 Eigen::Ref<RowMatrix<S>> rows, std::span<std::int32_t> labels) {
-  gather_rows(x, batch, problem, rows);
-  for (std::size_t k = 0; k < batch.size(); ++k) labels[k] = y[batch[k]];  // ids checked above
-}
-
 // Calls f(rows, labels) with the examples of `batch`: a view of the stored rows, all of them for the
 // full batch in order (as the samplers give it), the batch's ids otherwise (read in place: no copy);
 // the labels of a minibatch are gathered into scratch memory. Every id is checked.
