@@ -121,6 +121,14 @@ TEST(ParallelOracles, SoftmaxKernelsOfSeveralChunksAreTheMeanOfTheirRows) {
   }
 }
 
+// A minibatch of `count` <= 200 of the 200 fixture images, (37 i) mod 200 for i < count: distinct ids
+// (37 and 200 are coprime) in no order, so that its rows are gathered rather than a block.
+std::vector<SampleId> scattered_ids(SampleId count) {
+  std::vector<SampleId> ids;
+  for (SampleId i = 0; i < count; ++i) ids.push_back((i * 37) % 200);
+  return ids;
+}
+
 // logistic-ho with all 200 fixture images as training set: its oracles on the full batch (2 chunks)
 // pass finite differences.
 TEST(ParallelOracles, LogisticHoOraclesOfSeveralChunksPassFiniteDifferences) {
@@ -134,7 +142,7 @@ TEST(ParallelOracles, LogisticHoOraclesOfSeveralChunksPassFiniteDifferences) {
 
 // data-poisoning with all 200 fixture images as training set, the first 150 poisoned: the noisy copies
 // of the poisoned rows are built in 2 chunks, and the softmax kernels read them beside the clean rows
-// in place. Its oracles on the full batch and on a minibatch with repeats (poisoned and clean ids
+// in place. Its oracles on the full batch and on a minibatch of 130 in no order (poisoned and clean ids
 // mixed) pass finite differences and give the same bits at one and two threads.
 TEST(ParallelOracles, DataPoisoningOfSeveralChunksPassesFiniteDifferencesWithTheSameBitsAtOneAndTwoThreads) {
   const FixtureSplits s = fixture_splits();
@@ -142,8 +150,7 @@ TEST(ParallelOracles, DataPoisoningOfSeveralChunksPassesFiniteDifferencesWithThe
   Vector<double> lambda = random_vector(p.dim_lambda(), 0.1, 8);
   p.constraint().project(lambda);
   const Vector<double> w = random_vector(p.dim_w(), 0.05, 9), u = random_vector(p.dim_w(), 1.0, 10);
-  std::vector<SampleId> minibatch;
-  for (SampleId i = 0; i < 130; ++i) minibatch.push_back((i * 37) % 200);
+  const std::vector<SampleId> minibatch = scattered_ids(130);
   const std::vector<SampleId> all = all_ids(p.ll_population()), val = all_ids(p.ul_population());
   for (const std::vector<SampleId>& batch : {all, minibatch}) {
     const auto report = check_minimization_oracles(p, w, lambda, batch, val);
@@ -194,11 +201,10 @@ Vector<double> equilibrium_point(const Equilibrium<double>& p) {
 }
 
 // Equilibrium with 200 training examples: the oracles of all of them (2 chunks of the training matrix)
-// and of a minibatch of 150 with repeats (2 chunks, gathered) pass finite differences.
+// and of a minibatch of 150 in no order (2 chunks, gathered) pass finite differences.
 TEST(ParallelOracles, EquilibriumOraclesOfSeveralChunksPassFiniteDifferences) {
   const auto p = equilibrium200();
-  std::vector<SampleId> minibatch;
-  for (SampleId i = 0; i < 150; ++i) minibatch.push_back((i * 37) % 200);
+  const std::vector<SampleId> minibatch = scattered_ids(150);
   expect_block_oracles_pass_finite_differences(p, minibatch, equilibrium_point(p));
 }
 
@@ -207,8 +213,7 @@ TEST(ParallelOracles, EquilibriumOraclesOfSeveralChunksPassFiniteDifferences) {
 TEST(ParallelOracles, EquilibriumGivesTheSameBitsAtOneAndTwoThreads) {
   const auto p = equilibrium200();
   const Vector<double> lambda = equilibrium_point(p);
-  std::vector<SampleId> minibatch;
-  for (SampleId i = 0; i < 150; ++i) minibatch.push_back((i * 37) % 200);
+  const std::vector<SampleId> minibatch = scattered_ids(150);
   for (const std::vector<SampleId>& blocks : {minibatch, all_ids(200)}) {
     const Index dim_w = static_cast<Index>(blocks.size()) * p.block_dim();
     const Vector<double> w = random_vector(dim_w, 0.5, 5), u = random_vector(dim_w, 1.0, 6);
@@ -232,8 +237,8 @@ TEST(ParallelOracles, EquilibriumPrefetchChangesNoBits) {
   Vector<double> projected = stepped;
   reference.constraint().project(projected);
   ASSERT_NE(projected, stepped);
-  std::vector<SampleId> minibatch, other;
-  for (SampleId i = 0; i < 150; ++i) minibatch.push_back((i * 37) % 200);
+  std::vector<SampleId> minibatch = scattered_ids(150);
+  std::vector<SampleId> other;
   for (SampleId i = 0; i < 150; ++i) other.push_back((i * 11 + 3) % 200);
   const Index dim_w = static_cast<Index>(minibatch.size()) * h;
   const Vector<double> w = random_vector(dim_w, 0.5, 5), u = random_vector(dim_w, 1.0, 6);
@@ -259,8 +264,7 @@ TEST(ParallelOracles, EquilibriumPrefetchChangesNoBits) {
 TEST(ParallelOracles, EquilibriumHoldChangesNoBitsAndALambdaChangedAfterItIsComparedAgain) {
   const auto reference = equilibrium200();
   const Index h = reference.block_dim();
-  std::vector<SampleId> minibatch;
-  for (SampleId i = 0; i < 150; ++i) minibatch.push_back((i * 37) % 200);
+  const std::vector<SampleId> minibatch = scattered_ids(150);
   const Index dim_w = static_cast<Index>(minibatch.size()) * h;
   const Vector<double> w = random_vector(dim_w, 0.5, 5), u = random_vector(dim_w, 1.0, 6);
   Vector<double> lambda = equilibrium_point(reference);
@@ -286,8 +290,7 @@ TEST(ParallelOracles, EquilibriumHoldChangesNoBitsAndALambdaChangedAfterItIsComp
 TEST(ParallelOracles, EquilibriumRemakesTheMaskOfTheChunkWhoseStatesChanged) {
   const auto reference = equilibrium200();
   const Index h = reference.block_dim();
-  std::vector<SampleId> minibatch;
-  for (SampleId i = 0; i < 150; ++i) minibatch.push_back((i * 37) % 200);
+  const std::vector<SampleId> minibatch = scattered_ids(150);
   ASSERT_EQ(row_chunks(static_cast<Index>(minibatch.size())).count, 2);
   const Index dim_w = static_cast<Index>(minibatch.size()) * h;
   const Vector<double> lambda = equilibrium_point(reference), u = random_vector(dim_w, 1.0, 6);
