@@ -29,7 +29,8 @@ static_assert(!std::constructible_from<AnyProblem<float>, const MinimizationAdap
 static_assert(!std::constructible_from<AnyProblem<double>, const Equilibrium<double>&>);
 static_assert(!std::constructible_from<AnySeparableProblem<double>, const QuadraticFixedPoint<double>&>);
 
-// The five oracles of the erased and the concrete problem at one point, with w, lambda and u all
+// The five oracles (and the direct residual and product, problems/problem.hpp) of the erased and the
+// concrete problem at one point, with w, lambda and u all
 // different (so an argument passed in the wrong place shows): identical bits. `metrics`: compare the
 // problem's metrics too (a separable problem's take the states of all its blocks).
 template <class P, class E>
@@ -50,6 +51,14 @@ void expect_same_oracles(const P& p, const E& e, Index dim_w, Batch batch, bool 
   p.map_vjp_lambda(w, lambda, u, batch, la);
   e.map_vjp_lambda(w, lambda, u, batch, lb);
   EXPECT_EQ(la, lb) << "map_vjp_lambda";
+  if constexpr (HasDirectResidual<E>) {  // every AnyProblem (a separable problem's block view has none)
+    map_residual_of(p, w, lambda, batch, a);  // the concrete problem's direct form, or the difference
+    e.map_residual(w, lambda, batch, b);
+    EXPECT_EQ(a, b) << "map_residual";
+    linear_system_product_of(p, w, lambda, u, batch, a);
+    e.linear_system_product(w, lambda, u, batch, b);
+    EXPECT_EQ(a, b) << "linear_system_product";
+  }
   Vector<double> gw_p, gl_p, gw_e, gl_e;
   EXPECT_EQ(p.outer(w, lambda, batch, &gw_p, &gl_p), e.outer(w, lambda, batch, &gw_e, &gl_e));
   EXPECT_EQ(gw_p, gw_e) << "outer grad_w";

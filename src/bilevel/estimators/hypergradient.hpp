@@ -20,6 +20,7 @@
 #include "bilevel/core/rng.hpp"
 #include "bilevel/core/sampler.hpp"
 #include "bilevel/core/segments.hpp"
+#include "bilevel/estimators/conjugate_gradient.hpp"
 #include "bilevel/estimators/options.hpp"
 #include "bilevel/estimators/state.hpp"
 #include "bilevel/problems/counted_oracle.hpp"
@@ -86,7 +87,7 @@ class HypergradientEstimator {
     r_.v.resize(d);
     tmp_w_.resize(d);
     tmp_w2_.resize(d);
-    tmp_w3_.resize(d);
+    if (o_.ls.method == LinearSystemMethod::kConjugateGradient) cg_.resize(d);
     g_w_.resize(d);
     tmp_lambda_.resize(m);
     size_trajectory();
@@ -351,35 +352,14 @@ class HypergradientEstimator {
   }
 
   // Conjugate gradient on A v = g, A = I - d_w Phi^T (symmetric positive definite for a contraction with
-  // symmetric Jacobian). CG needs a fixed operator, so one minibatch serves every step.
+  // symmetric Jacobian; estimators/conjugate_gradient.hpp), A's products taken directly where the
+  // problem gives them (problems/problem.hpp, HasDirectResidual). CG needs a fixed operator, so one
+  // minibatch serves every step.
   void conjugate_gradient(CountedOracle<P>& oracle, ConstVectorRef<S> lambda, Rng& rng) {
     const Batch zeta = oracle.draw_ll(ls_sampler_, rng);
-    auto apply_a = [&](const Vector<S>& x, Vector<S>& out) {
-      oracle.map_vjp_w(r_.w, lambda, x, zeta, out);
-      out = x - out;
-    };
-    Vector<S>& residual = tmp_w2_;
-    Vector<S>& direction = tmp_w3_;
-    if (r_.v.isZero(0)) {
-      residual = g_w_;
-    } else {
-      apply_a(r_.v, tmp_w_);
-      residual = g_w_ - tmp_w_;
-    }
-    direction = residual;
-    S rs = residual.squaredNorm();
+    auto apply_a = [&](const Vector<S>& x, Vector<S>& out) { oracle.linear_system_product(r_.w, lambda, x, zeta, out); };
     const S stop = static_cast<S>(o_.ls.tolerance) * g_w_.norm();
-    for (int j = 0; j < o_.ls.iterations && std::sqrt(rs) > stop; ++j) {
-      apply_a(direction, tmp_w_);
-      const S curvature = direction.dot(tmp_w_);
-      if (!(curvature > 0)) break;  // exact solution reached (or A not positive definite on this batch)
-      const S alpha = rs / curvature;
-      r_.v += alpha * direction;
-      residual -= alpha * tmp_w_;
-      const S rs_next = residual.squaredNorm();
-      direction = residual + (rs_next / rs) * direction;
-      rs = rs_next;
-    }
+    bilevel::conjugate_gradient<S>(apply_a, g_w_, r_.v, r_.v.isZero(0), stop, o_.ls.iterations, cg_);
   }
 
   // ITD: reverse-mode differentiation of lambda -> E-hat(w_t(lambda), lambda) through the stored
@@ -404,7 +384,8 @@ class HypergradientEstimator {
   SampleTrace* trace_ = nullptr;
   Vector<S> w0_;
   HypergradientResult<S> r_;
-  Vector<S> tmp_w_, tmp_w2_, tmp_w3_, g_w_, tmp_lambda_;
+  Vector<S> tmp_w_, tmp_w2_, g_w_, tmp_lambda_;
+  ConjugateGradientWork<S> cg_;  // ls.method = cg
   Matrix<S> trajectory_;                 // column i = w_i (reverse mode)
   std::vector<SampleId> trajectory_ids_;  // zeta_i, batch_size ids per step
   std::vector<S> trajectory_steps_;      // eta_i

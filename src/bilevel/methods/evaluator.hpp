@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bilevel/core/counters.hpp"
+#include "bilevel/estimators/conjugate_gradient.hpp"
 #include "bilevel/estimators/hypergradient.hpp"
 #include "bilevel/problems/counted_oracle.hpp"
 
@@ -147,10 +148,9 @@ class Evaluator {
     const Index d = p_.dim_w();
     Vector<S>& w = state_.w;
     if (w.size() != d) w = Vector<S>::Zero(d);
-    Vector<S> phi(d), r(d), trial(d);
-    auto residual = [&](const Vector<S>& x, Vector<S>& out) {
-      oracle.map(x, lambda, all, phi);
-      out = phi - x;
+    Vector<S> r(d), trial(d);
+    auto residual = [&](const Vector<S>& x, Vector<S>& out) {  // Phi(x) - x, directly where it can be
+      oracle.map_residual(x, lambda, all, out);
       return static_cast<double>(out.norm());
     };
     double norm = residual(w, r);
@@ -158,36 +158,21 @@ class Evaluator {
     auto done = [&] { return norm <= tolerance_ * (1.0 + static_cast<double>(w.norm())); };
     if (!p_.jacobian_w_symmetric()) {
       for (; steps < o_.iterations && !done(); ++steps) {
-        w = phi;
+        w += r;  // w <- Phi(w)
         norm = residual(w, r);
       }
       last_residual_ = norm;
       return steps;
     }
-    Vector<S> delta(d), res(d), dir(d), ad(d);
-    auto apply_a = [&](const Vector<S>& x, Vector<S>& out) {  // (I - d_w Phi^T) x
-      oracle.map_vjp_w(w, lambda, x, all, out);
-      out = x - out;
-    };
+    Vector<S> delta(d), res(d);
+    ConjugateGradientWork<S> work;
+    work.resize(d);
+    auto apply_a = [&](const Vector<S>& x, Vector<S>& out) { oracle.linear_system_product(w, lambda, x, all, out); };
     // Stop on the Newton correction, which estimates ||w - w*|| (the residual alone understates the
     // error by 1/(1 - q), large when the LL is ill-conditioned).
     for (int newton = 0; newton < 50 && steps < o_.iterations; ++newton) {
       delta.setZero();
-      res = r;
-      dir = res;
-      S rs = res.squaredNorm();
-      const S stop = static_cast<S>(0.1 * norm);
-      for (int j = 0; j < o_.iterations && std::sqrt(rs) > stop; ++j) {
-        apply_a(dir, ad);
-        const S curvature = dir.dot(ad);
-        if (!(curvature > 0)) break;
-        const S a = rs / curvature;
-        delta += a * dir;
-        res -= a * ad;
-        const S next = res.squaredNorm();
-        dir = res + (next / rs) * dir;
-        rs = next;
-      }
+      conjugate_gradient<S>(apply_a, r, delta, true, static_cast<S>(0.1 * norm), o_.iterations, work);
       if (static_cast<double>(delta.norm()) <= tolerance_ * (1.0 + static_cast<double>(w.norm()))) {
         w += delta;
         norm = residual(w, r);

@@ -46,6 +46,9 @@ class Oracles {
   virtual void prefetch(ConstVectorRef<S> lambda, Batch blocks) const = 0;  // SeparableProblem
   virtual void hold(ConstVectorRef<S> lambda) const = 0;                 // SeparableProblem
   virtual void release() const = 0;                                     // SeparableProblem
+  virtual void map_residual(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch b, VectorRef<S> out) const = 0;
+  virtual void linear_system_product(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch b,
+                                     VectorRef<S> out) const = 0;
   virtual bool has_closed_form() const = 0;
   virtual ExactSolution<S> exact(ConstVectorRef<S> lambda) const = 0;
   virtual NamedValues metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const = 0;
@@ -105,6 +108,14 @@ class Model final : public Oracles<typename P::Scalar> {
   void release() const override {
     if constexpr (HoldsLambda<P>) p_.release();
   }
+  // The concrete problem's direct forms, else the differences (problems/problem.hpp, HasDirectResidual).
+  void map_residual(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch b, VectorRef<S> out) const override {
+    map_residual_of(p_, w, lambda, b, out);
+  }
+  void linear_system_product(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch b,
+                             VectorRef<S> out) const override {
+    linear_system_product_of(p_, w, lambda, u, b, out);
+  }
   bool has_closed_form() const override { return bilevel::has_closed_form(p_); }
   ExactSolution<S> exact(ConstVectorRef<S> lambda) const override {
     if constexpr (MayHaveClosedForm<P>) return p_.exact(lambda);
@@ -161,6 +172,13 @@ class ErasedProblem {
   void prefetch(ConstVectorRef<S> lambda, Batch blocks) const requires Separable { p_->prefetch(lambda, blocks); }
   void hold(ConstVectorRef<S> lambda) const requires Separable { p_->hold(lambda); }
   void release() const requires Separable { p_->release(); }
+  void map_residual(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch b, VectorRef<S> out) const {
+    p_->map_residual(w, lambda, b, out);
+  }
+  void linear_system_product(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch b,
+                             VectorRef<S> out) const {
+    p_->linear_system_product(w, lambda, u, b, out);
+  }
   bool has_closed_form() const { return p_->has_closed_form(); }
   ExactSolution<S> exact(ConstVectorRef<S> lambda) const { return p_->exact(lambda); }
   NamedValues metrics(ConstVectorRef<S> lambda, ConstVectorRef<S> w) const { return p_->metrics(lambda, w); }

@@ -32,6 +32,19 @@ class CountedOracle {
     c_.example_evals += static_cast<std::int64_t>(b.size());
     p_.map_vjp_lambda(w, lambda, u, b, out);
   }
+  // Phi-hat(w) - w and (I - d_w Phi-hat^T) u (problems/problem.hpp, HasDirectResidual), counted as the
+  // map and the Jacobian product they are. `out` must not alias w or u.
+  void map_residual(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch b, VectorRef<S> out) {
+    ++c_.map_evals;
+    c_.example_evals += static_cast<std::int64_t>(b.size());
+    map_residual_of(p_, w, lambda, b, out);
+  }
+  void linear_system_product(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch b,
+                             VectorRef<S> out) {
+    ++c_.jacobian_w_products;
+    c_.example_evals += static_cast<std::int64_t>(b.size());
+    linear_system_product_of(p_, w, lambda, u, b, out);
+  }
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch b, Vector<S>* grad_w, Vector<S>* grad_lambda) {
     ++c_.outer_evals;
     c_.example_evals += static_cast<std::int64_t>(b.size());

@@ -46,6 +46,18 @@ class MinimizationAdapter {
     base_.ll_mixed_vjp(w, lambda, u, b, out);
     out *= -gamma_;
   }
+  // Phi - w = -gamma grad g and (I - d_w Phi^T) u = gamma H u, without forming w - gamma grad g first
+  // (problems/problem.hpp, HasDirectResidual).
+  void map_residual(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch b, VectorRef<S> out) const {
+    base_.ll_grad(w, lambda, b, out);
+    out *= -gamma_;
+  }
+  void linear_system_product(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch b,
+                             VectorRef<S> out) const {
+    base_.ll_hvp(w, lambda, u, b, out);
+    out *= gamma_;
+  }
+
   // The base problem's closed-form solution in this fixed-point form, where it has one.
   auto exact(ConstVectorRef<S> lambda) const
     requires requires(const M& m, S g) { m.exact(lambda, g); }

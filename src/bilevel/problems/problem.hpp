@@ -76,6 +76,44 @@ concept HasProblemMetrics = requires(const P& p, ConstVectorRef<typename P::Scal
   { p.metrics(x, x) } -> std::convertible_to<NamedValues>;
 };
 
+// The residual Phi-hat(w) - w and the linear system's product (I - d_w Phi-hat^T) u, computed directly:
+//   map_residual(w, lambda, batch, out)              out = Phi-hat(w, lambda, batch) - w
+//   linear_system_product(w, lambda, u, batch, out)  out = u - d_w Phi-hat(w, lambda, batch)^T u
+// Formed from map and map_vjp_w, each is the difference of two nearly equal vectors when the
+// contraction is weak (q near 1), and in float it keeps only the digits that survive the cancellation
+// (a minimisation form with gamma mu = 1e-6 keeps none in its flattest directions). A minimisation form
+// gives them as -gamma grad g and gamma (Hessian u), exact to rounding; CountedOracle falls back to the
+// differences for a problem without them.
+template <class P>
+concept HasDirectResidual = requires(const P& p, ConstVectorRef<typename P::Scalar> x,
+                                     VectorRef<typename P::Scalar> out, Batch b) {
+  p.map_residual(x, x, b, out);
+  p.linear_system_product(x, x, x, b, out);
+};
+// The two for any problem: directly where it gives them, else as the differences (`out` must not
+// alias w or u).
+template <HasFixedPointOracles P>
+void map_residual_of(const P& p, ConstVectorRef<typename P::Scalar> w, ConstVectorRef<typename P::Scalar> lambda,
+                     Batch b, VectorRef<typename P::Scalar> out) {
+  if constexpr (HasDirectResidual<P>) {
+    p.map_residual(w, lambda, b, out);
+  } else {
+    p.map(w, lambda, b, out);
+    out -= w;
+  }
+}
+template <HasFixedPointOracles P>
+void linear_system_product_of(const P& p, ConstVectorRef<typename P::Scalar> w,
+                              ConstVectorRef<typename P::Scalar> lambda, ConstVectorRef<typename P::Scalar> u,
+                              Batch b, VectorRef<typename P::Scalar> out) {
+  if constexpr (HasDirectResidual<P>) {
+    p.linear_system_product(w, lambda, u, b, out);
+  } else {
+    p.map_vjp_w(w, lambda, u, b, out);
+    out = u - out;
+  }
+}
+
 // A closed form, `exact(lambda)`: the exact quantities at one lambda. v solves
 // v = d_w Phi^T v + grad_w E, so that grad f = grad_lambda E + d_lambda Phi^T v (the sign convention of
 // the whole project).
