@@ -11,7 +11,9 @@
 //
 // An erased problem refers to the concrete one, which must outlive it. What the concept leaves optional
 // is a run-time question here: has_closed_form() (then exact() applies), has_prefetch(), metrics() (empty when the
-// problem has none), initial_lambda() and gamma() (empty when the problem has none).
+// problem has none), initial_lambda() and gamma() (empty when the problem has none). map_residual() and
+// linear_system_product() are always there: the differences when the problem has no direct form
+// (problems/problem.hpp, HasDirectResidual).
 #include <memory>
 #include <optional>
 #include <stdexcept>
