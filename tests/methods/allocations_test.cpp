@@ -179,6 +179,26 @@ TEST(Allocations, LogisticHOIterationsAllocateNothing) {
   EXPECT_GT(expect_no_allocations(p, Vector<float>::Constant(p.dim_lambda(), -3.0f), 64, "logistic-ho"), 5);
 }
 
+// The linear system by conjugate gradient (`ls.method = cg`, which no preset uses), its products taken
+// directly (problems/problem.hpp, HasDirectResidual), on minibatches of 64 and on the full batch.
+TEST(Allocations, ConjugateGradientIterationsAllocateNothing) {
+  const LogisticHO<float> base(images().train, images().validation, images().test);
+  const auto p = step_map(base, 1.0 / (base.data_smoothness() + 1.0));
+  for (Index batch : {Index{64}, Index{0}}) {
+    EstimatorOptions o = find_preset("stocbio").estimator_options(batch);
+    o.ls.method = LinearSystemMethod::kConjugateGradient;
+    o.ls.iterations = 5;
+    UpperLevelOptions ul = find_preset("stocbio").ul;
+    ul.step.step = 1e-3;
+    for (int threads : {1, 2}) {
+      const ScopedThreadCount at(threads);
+      const auto counts = allocations_per_iteration(p, o, ul, Vector<float>::Constant(p.dim_lambda(), -3.0f));
+      EXPECT_TRUE(std::all_of(counts.begin(), counts.end(), [](std::int64_t n) { return n == 0; }))
+          << "batch " << batch << ", " << threads << " thread(s): " << fmt::format("{}", fmt::join(counts, " "));
+    }
+  }
+}
+
 // Minibatches of 256, 1024 and all 12 800 rows (the 200 images 64 times): chunks of 64 to 800 rows.
 // (Before core/thin_products.hpp, Eigen took the packing buffers of its products from the heap once a
 // chunk passed 64 rows: 320 allocations per iteration at 1 600 rows.)
