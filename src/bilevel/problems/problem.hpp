@@ -81,7 +81,7 @@ concept HasProblemMetrics = requires(const P& p, ConstVectorRef<typename P::Scal
 //   linear_system_product(w, lambda, u, batch, out)  out = u - d_w Phi-hat(w, lambda, batch)^T u
 // Formed from map and map_vjp_w, each is the difference of two nearly equal vectors when the
 // contraction is weak (q near 1), and in float it keeps only the digits that survive the cancellation
-// (a minimisation form with gamma mu = 1e-6 keeps none in its flattest directions). A minimisation form
+// (with gamma mu = 1e-6, about one in the flattest directions, where float has seven). A minimisation form
 // gives them as -gamma grad g and gamma (Hessian u), exact to rounding; CountedOracle falls back to the
 // differences for a problem without them.
 template <class P>
