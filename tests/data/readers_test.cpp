@@ -154,6 +154,43 @@ TEST(MnistJson, BrokenFilesAreErrorsNamingTheFileAndTheFault) {
   for (int i = 1; i < 784; ++i) big += ", 0";
   prepare(big + "]}");
   expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "[0] = 2", "outside [0, 1]"});
+  // The parser reads the values as it meets them (no document tree): every other shape is still an
+  // error that says what is wrong.
+  for (const char* shape : {"[0.5]", "0.5", "{\"data\": 0.5}", "{\"data\": {\"0\": 0.5}}", "{\"data\": null}"}) {
+    prepare(shape);
+    expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "expected an object with an array \"data\""});
+  }
+  prepare("{\"data\": [0.5, \"0.5\"]}");
+  expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "\"data\"[1] is not a number"});
+  prepare("{\"data\": [0.5, 0.25, [0.5]]}");
+  expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "\"data\"[2] is not a number"});
+  prepare("{\"data\": [0.5, {}]}");
+  expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "\"data\"[1] is not a number"});
+  prepare("{\"data\": [0.5]} trailing");
+  expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "not valid JSON"});
+}
+
+// Keys other than "data", at any depth, are skipped; integers count as numbers; of two "data" keys the
+// last counts, as in a parsed document.
+TEST(MnistJson, ReadsTheDataArrayAmongOtherKeys) {
+  const fs::path dir = scratch("digits-keys");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (int k = 0; k < 10; ++k)
+    if (k != 5) fs::copy_file(kFixtures / "digits" / (std::to_string(k) + ".json"), dir / (std::to_string(k) + ".json"));
+  std::string digit = "[1";
+  for (int i = 1; i < 784; ++i) digit += i == 400 ? ", 0.25" : ", 0";
+  digit += "]";
+  std::ofstream(dir / "5.json") << "{\"name\": \"five\", \"meta\": {\"data\": [7], \"x\": [[1], {\"y\": null}]}, "
+                                << "\"data\": [0.5], \"data\": " << digit << ", \"tail\": true}";
+  const Dataset d = read_mnist_json_digits(dir.string());
+  const Dataset fixture = read_mnist_json_digits((kFixtures / "digits").string());
+  ASSERT_EQ(d.size(), fixture.size() - 3 + 1);  // the fixture has 3 fives, this file one
+  const auto five = std::find(d.y.begin(), d.y.end(), 5) - d.y.begin();
+  EXPECT_EQ(std::count(d.y.begin(), d.y.end(), 5), 1);
+  EXPECT_EQ(d.x(five, 0), 1.0f);
+  EXPECT_EQ(d.x(five, 400), 0.25f);
+  EXPECT_EQ(d.x.row(five).sum(), 1.25f);
 }
 
 TEST(Catalog, AMissingDatasetSaysHowToInstallIt) {
