@@ -132,15 +132,18 @@ TEST(MnistJson, ReadsTheNpmDigitsWithTheFileNumberAsLabel) {
   EXPECT_NO_THROW(d.validate());
 }
 
+// The fixture's digit files in `dir`, but 5.json holds `five` (no 5.json when it is empty).
+void digits_with_five(const fs::path& dir, const std::string& five) {
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (int k = 0; k < 10; ++k)
+    if (k != 5) fs::copy_file(kFixtures / "digits" / (std::to_string(k) + ".json"), dir / (std::to_string(k) + ".json"));
+  if (!five.empty()) std::ofstream(dir / "5.json") << five;
+}
+
 TEST(MnistJson, BrokenFilesAreErrorsNamingTheFileAndTheFault) {
   const fs::path dir = scratch("digits");
-  auto prepare = [&](const std::string& five) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    for (int k = 0; k < 10; ++k)
-      if (k != 5) fs::copy_file(kFixtures / "digits" / (std::to_string(k) + ".json"), dir / (std::to_string(k) + ".json"));
-    if (!five.empty()) std::ofstream(dir / "5.json") << five;
-  };
+  auto prepare = [&](const std::string& five) { digits_with_five(dir, five); };
   const std::string five = (dir / "5.json").string();
   prepare("");
   expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "cannot open"});
@@ -174,15 +177,11 @@ TEST(MnistJson, BrokenFilesAreErrorsNamingTheFileAndTheFault) {
 // last counts, as in a parsed document.
 TEST(MnistJson, ReadsTheDataArrayAmongOtherKeys) {
   const fs::path dir = scratch("digits-keys");
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  for (int k = 0; k < 10; ++k)
-    if (k != 5) fs::copy_file(kFixtures / "digits" / (std::to_string(k) + ".json"), dir / (std::to_string(k) + ".json"));
   std::string digit = "[1";
   for (int i = 1; i < 784; ++i) digit += i == 400 ? ", 0.25" : ", 0";
   digit += "]";
-  std::ofstream(dir / "5.json") << "{\"name\": \"five\", \"meta\": {\"data\": [7], \"x\": [[1], {\"y\": null}]}, "
-                                << "\"data\": [0.5], \"data\": " << digit << ", \"tail\": true}";
+  digits_with_five(dir, "{\"name\": \"five\", \"meta\": {\"data\": [7], \"x\": [[1], {\"y\": null}]}, "
+                        "\"data\": [0.5], \"data\": " + digit + ", \"tail\": true}");
   const Dataset d = read_mnist_json_digits(dir.string());
   const Dataset fixture = read_mnist_json_digits((kFixtures / "digits").string());
   ASSERT_EQ(d.size(), fixture.size() - 3 + 1);  // the fixture has 3 fives, this file one

@@ -179,6 +179,19 @@ TEST(Allocations, LogisticHOIterationsAllocateNothing) {
   EXPECT_GT(expect_no_allocations(p, Vector<float>::Constant(p.dim_lambda(), -3.0f), 64, "logistic-ho"), 5);
 }
 
+// One estimator setting at lambda = -3 (every coordinate, float), at one and two threads: no
+// allocation after the warm-up.
+template <class P>
+void expect_no_allocations_at_one_and_two_threads(const P& p, const EstimatorOptions& o, const UpperLevelOptions& ul,
+                                                  Index batch) {
+  for (int threads : {1, 2}) {
+    const ScopedThreadCount at(threads);
+    const auto counts = allocations_per_iteration(p, o, ul, Vector<float>::Constant(p.dim_lambda(), -3.0f));
+    EXPECT_TRUE(std::all_of(counts.begin(), counts.end(), [](std::int64_t n) { return n == 0; }))
+        << "batch " << batch << ", " << threads << " thread(s): " << fmt::format("{}", fmt::join(counts, " "));
+  }
+}
+
 // The linear system by conjugate gradient (`ls.method = cg`, which no preset uses), its products taken
 // directly (problems/problem.hpp, HasDirectResidual), on minibatches of 64 and on the full batch.
 TEST(Allocations, ConjugateGradientIterationsAllocateNothing) {
@@ -190,12 +203,7 @@ TEST(Allocations, ConjugateGradientIterationsAllocateNothing) {
     o.ls.iterations = 5;
     UpperLevelOptions ul = find_preset("stocbio").ul;
     ul.step.step = 1e-3;
-    for (int threads : {1, 2}) {
-      const ScopedThreadCount at(threads);
-      const auto counts = allocations_per_iteration(p, o, ul, Vector<float>::Constant(p.dim_lambda(), -3.0f));
-      EXPECT_TRUE(std::all_of(counts.begin(), counts.end(), [](std::int64_t n) { return n == 0; }))
-          << "batch " << batch << ", " << threads << " thread(s): " << fmt::format("{}", fmt::join(counts, " "));
-    }
+    expect_no_allocations_at_one_and_two_threads(p, o, ul, batch);
   }
 }
 
@@ -217,12 +225,7 @@ TEST(Allocations, MinibatchesOfALargeTrainingSetAllocateNothing) {
     o.outer_batch_size = 64;  // of the 200 validation images
     UpperLevelOptions ul = find_preset("stocbio").ul;
     ul.step.step = 1e-3;
-    for (int threads : {1, 2}) {
-      const ScopedThreadCount at(threads);
-      const auto counts = allocations_per_iteration(p, o, ul, Vector<float>::Constant(p.dim_lambda(), -3.0f));
-      EXPECT_TRUE(std::all_of(counts.begin(), counts.end(), [](std::int64_t n) { return n == 0; }))
-          << "batch " << batch << ", " << threads << " thread(s): " << fmt::format("{}", fmt::join(counts, " "));
-    }
+    expect_no_allocations_at_one_and_two_threads(p, o, ul, batch);
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <Eigen/Dense>
 
+#include "../problems/oracles_only.hpp"
 #include "quadratic_fixture.hpp"
 
 namespace bilevel {
@@ -147,33 +148,9 @@ TEST(OuterLoop, CallbacksSeeCheckpointsAndCanStopTheRun) {
   EXPECT_EQ(stop.checkpoints, 1 + 2 + 1);  // start, 5, 10, final (12)
 }
 
-// A problem without a closed form: the evaluator must fall back to an accurate solve, on its own counts.
-class Opaque {
- public:
-  using Scalar = double;
-  explicit Opaque(const Problem& p) : p_(p) {}
-  Index dim_w() const { return p_.dim_w(); }
-  Index dim_lambda() const { return p_.dim_lambda(); }
-  Index ll_population() const { return p_.ll_population(); }
-  Index ul_population() const { return p_.ul_population(); }
-  bool jacobian_w_symmetric() const { return true; }
-  const ConstraintSet<double>& constraint() const { return p_.constraint(); }
-  void map(ConstVectorRef<double> w, ConstVectorRef<double> l, Batch b, VectorRef<double> o) const { p_.map(w, l, b, o); }
-  void map_vjp_w(ConstVectorRef<double> w, ConstVectorRef<double> l, ConstVectorRef<double> u, Batch b,
-                 VectorRef<double> o) const {
-    p_.map_vjp_w(w, l, u, b, o);
-  }
-  void map_vjp_lambda(ConstVectorRef<double> w, ConstVectorRef<double> l, ConstVectorRef<double> u, Batch b,
-                      VectorRef<double> o) const {
-    p_.map_vjp_lambda(w, l, u, b, o);
-  }
-  double outer(ConstVectorRef<double> w, ConstVectorRef<double> l, Batch b, Vector<double>* gw, Vector<double>* gl) const {
-    return p_.outer(w, l, b, gw, gl);
-  }
-
- private:
-  const Problem& p_;
-};
+// A problem without a closed form (its five oracles only): the evaluator must fall back to an accurate
+// solve, on its own counts.
+using Opaque = testing::OraclesOnly<Problem>;
 
 TEST(Evaluator, AccurateSolveMatchesTheClosedFormAndCountsSeparately) {
   const Problem p = make();

@@ -8,6 +8,7 @@
 
 #include "bilevel/problems/logistic_ho.hpp"
 #include "bilevel/problems/minimization_adapter.hpp"
+#include "oracles_only.hpp"
 #include "problem_fixtures.hpp"
 
 namespace bilevel {
@@ -29,36 +30,10 @@ MinimizationAdapter<LogisticHO<S>> flat_logistic_ho() {
   return MinimizationAdapter<LogisticHO<S>>(std::move(base), static_cast<S>(gamma));
 }
 
-// The five oracles of P only: CountedOracle then forms the residual and the product as differences.
-template <class P>
-class DifferencesOnly {
- public:
-  using Scalar = typename P::Scalar;
-  using S = Scalar;
-  explicit DifferencesOnly(const P& p) : p_(p) {}
-  Index dim_w() const { return p_.dim_w(); }
-  Index dim_lambda() const { return p_.dim_lambda(); }
-  Index ll_population() const { return p_.ll_population(); }
-  Index ul_population() const { return p_.ul_population(); }
-  bool jacobian_w_symmetric() const { return p_.jacobian_w_symmetric(); }
-  const ConstraintSet<S>& constraint() const { return p_.constraint(); }
-  void map(ConstVectorRef<S> w, ConstVectorRef<S> l, Batch b, VectorRef<S> o) const { p_.map(w, l, b, o); }
-  void map_vjp_w(ConstVectorRef<S> w, ConstVectorRef<S> l, ConstVectorRef<S> u, Batch b, VectorRef<S> o) const {
-    p_.map_vjp_w(w, l, u, b, o);
-  }
-  void map_vjp_lambda(ConstVectorRef<S> w, ConstVectorRef<S> l, ConstVectorRef<S> u, Batch b, VectorRef<S> o) const {
-    p_.map_vjp_lambda(w, l, u, b, o);
-  }
-  S outer(ConstVectorRef<S> w, ConstVectorRef<S> l, Batch b, Vector<S>* gw, Vector<S>* gl) const {
-    return p_.outer(w, l, b, gw, gl);
-  }
-  NamedValues metrics(ConstVectorRef<S> l, ConstVectorRef<S> w) const { return p_.metrics(l, w); }
-
- private:
-  const P& p_;
-};
-static_assert(BilevelProblem<DifferencesOnly<MinimizationAdapter<LogisticHO<float>>>>);
-static_assert(!HasDirectResidual<DifferencesOnly<MinimizationAdapter<LogisticHO<float>>>>);
+// Through its five oracles only (oracles_only.hpp), CountedOracle forms the residual and the product as
+// differences.
+static_assert(BilevelProblem<OraclesOnly<MinimizationAdapter<LogisticHO<float>>>>);
+static_assert(!HasDirectResidual<OraclesOnly<MinimizationAdapter<LogisticHO<float>>>>);
 
 TEST(DirectResidual, EqualsTheDifferencesOfTheMapAndItsJacobianInDouble) {
   const auto p = flat_logistic_ho<double>();
@@ -78,8 +53,8 @@ TEST(DirectResidual, EqualsTheDifferencesOfTheMapAndItsJacobianInDouble) {
     EXPECT_GT(direct.norm(), 1e-3 * u.norm());
     // The counted oracle takes the direct forms, and the differences for a problem without them.
     OracleCounts counts;
-    const DifferencesOnly<MinimizationAdapter<LogisticHO<double>>> differences_only(p);
-    CountedOracle<DifferencesOnly<MinimizationAdapter<LogisticHO<double>>>> oracle(differences_only, counts);
+    const OraclesOnly<MinimizationAdapter<LogisticHO<double>>> differences_only(p);
+    CountedOracle<OraclesOnly<MinimizationAdapter<LogisticHO<double>>>> oracle(differences_only, counts);
     oracle.linear_system_product(w, lambda, u, batch, direct);
     EXPECT_EQ(direct, difference);
     oracle.map_residual(w, lambda, batch, direct);
@@ -97,7 +72,7 @@ TEST(DirectResidual, EqualsTheDifferencesOfTheMapAndItsJacobianInDouble) {
 TEST(DirectResidual, LetsTheAccurateSolveInFloatAgreeWithDouble) {
   const auto pd = flat_logistic_ho<double>();
   const auto pf = flat_logistic_ho<float>();
-  const DifferencesOnly<MinimizationAdapter<LogisticHO<float>>> differences_only(pf);
+  const OraclesOnly<MinimizationAdapter<LogisticHO<float>>> differences_only(pf);
   Vector<double> lambda_d = random_vector(pd.dim_lambda(), 0.5, 4).array() - 10.0;
   pd.constraint().project(lambda_d);
   const Vector<float> lambda_f = lambda_d.cast<float>();
