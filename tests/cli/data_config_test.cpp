@@ -1,5 +1,5 @@
 // The splits of a user's file: a seeded shuffle by default, consecutive rows in file order with
-// problem.shuffle = false.
+// problem.shuffle = false; Fashion-MNIST's splits as rows of its files.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,6 +9,8 @@
 #include <numeric>
 
 #include "bilevel/cli/data_config.hpp"
+#include "bilevel/data/idx.hpp"
+#include "run_executable.hpp"
 
 namespace bilevel {
 namespace data_config_test {
@@ -58,6 +60,46 @@ TEST(DataSplits, ByDefaultTheSplitsAreADisjointSeededShuffle) {
   std::sort(all.begin(), all.end());
   EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end());  // disjoint
   fs::remove(csv);
+}
+
+// Fashion-MNIST's splits convert only the rows they take (IdxImages::select): each must still be,
+// bit for bit, a row of the whole file with its label, train and validation disjoint, the test split
+// the whole test file (test_size = 0) in file order without a shuffle.
+class FashionSplits : public testing::FixtureFashion {};
+
+TEST_F(FashionSplits, AreRowsOfTheWholeFileWithTheirLabels) {
+  const Dataset whole = read_idx(std::string(BILEVEL_SOURCE_DIR) + "/tests/data/fixtures/fashion-train-200-images-idx3-ubyte.gz",
+                                 std::string(BILEVEL_SOURCE_DIR) + "/tests/data/fixtures/fashion-train-200-labels-idx1-ubyte.gz");
+  auto row_in_whole = [&](const Dataset& d, Index i) {
+    for (Index r = 0; r < whole.size(); ++r)
+      if (whole.x.row(r) == d.x.row(i)) return r;
+    return Index{-1};
+  };
+  for (const char* shuffle : {"true", "false"}) {
+    SCOPED_TRACE(shuffle);
+    Config c = Config::parse(std::string("[problem]\ndataset = \"fashion-mnist\"\ntrain_size = 60\nvalidation_size = 40\n"
+                                         "test_size = 0\nshuffle = ") + shuffle + "\n",
+                             "test.toml");
+    const DataSplits s = read_data_splits(c);
+    ASSERT_EQ(s.train.size(), 60);
+    ASSERT_EQ(s.validation.size(), 40);
+    ASSERT_EQ(s.test.size(), 200);
+    std::vector<Index> taken;
+    for (const Dataset* d : {&s.train, &s.validation})
+      for (Index i = 0; i < d->size(); ++i) {
+        const Index r = row_in_whole(*d, i);
+        ASSERT_GE(r, 0) << "row " << i << " is no row of the file";
+        EXPECT_EQ(d->y[static_cast<std::size_t>(i)], whole.y[static_cast<std::size_t>(r)]);
+        taken.push_back(r);
+      }
+    std::sort(taken.begin(), taken.end());
+    EXPECT_EQ(std::adjacent_find(taken.begin(), taken.end()), taken.end());  // disjoint
+    if (std::string(shuffle) == "false") {
+      EXPECT_EQ(s.test.x, whole.x);
+      EXPECT_EQ(s.test.y, whole.y);
+      EXPECT_EQ(taken.back(), 99);  // the first 100 rows, in order
+    }
+  }
 }
 
 }  // namespace data_config_test

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,28 @@ TEST(Idx, ReadsRealFashionMnistImagesScaledToTheUnitInterval) {
   EXPECT_EQ(d.y[0], 9);
   EXPECT_EQ(d.y[1], 0);
   EXPECT_NO_THROW(d.validate());
+}
+
+// The rows a split takes, converted from the file's bytes, in the order asked, repeats allowed: the
+// same floats as the whole dataset's rows.
+TEST(Idx, SelectedRowsAreTheWholeDatasetsRowsInTheOrderAsked) {
+  const IdxImages images = read_idx_images(kImages, kLabels);
+  const Dataset whole = read_idx(kImages, kLabels);
+  ASSERT_EQ(images.size(), 200);
+  const std::vector<Index> rows = {199, 0, 7, 7, 42};
+  const Dataset d = images.select(rows);
+  ASSERT_EQ(d.size(), 5);
+  ASSERT_EQ(d.dim(), 784);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(d.x.row(static_cast<Index>(i)), whole.x.row(rows[i])) << "row " << rows[i];
+    EXPECT_EQ(d.y[i], whole.y[static_cast<std::size_t>(rows[i])]);
+    EXPECT_EQ(d.x(static_cast<Index>(i), 300), static_cast<float>(images.pixels[static_cast<std::size_t>(rows[i]) * 784 + 300]) / 255.0f);
+  }
+  EXPECT_EQ(d.num_classes, 10);
+  EXPECT_NO_THROW(d.validate());
+  EXPECT_EQ(images.select({}).size(), 0);
+  const std::vector<Index> outside = {3, 200};
+  EXPECT_THROW(images.select(outside), std::out_of_range);
 }
 
 TEST(Idx, PlainAndGzipFilesGiveTheSameData) {

@@ -74,17 +74,18 @@ DataSplits read_data_splits(Config& c) {
   DataSplits s;
   try {
     if (name == "fashion-mnist") {
+      // Only the rows taken become floats (IdxImages): the rest of the 60 000 training images stay bytes.
       {
-        const Dataset train = load_dataset(name, "train");
+        const IdxImages train = load_fashion_mnist("train");
         too_many("problem.train_size", train_size + validation_size, train.size(),
                  "the Fashion-MNIST training split (train_size + validation_size)");
-        const auto [t, rest] = take(all_rows(train), train_size, seed, shuffle);
-        s.train = subset(train, t);
-        s.validation = subset(train, take(rest, validation_size, seed + 1, shuffle).first);
+        const auto [t, rest] = take(identity(train.size()), train_size, seed, shuffle);
+        s.train = train.select(t);
+        s.validation = train.select(take(rest, validation_size, seed + 1, shuffle).first);
       }
-      Dataset test = load_dataset(name, "test");
+      const IdxImages test = load_fashion_mnist("test");
       too_many("problem.test_size", test_size, test.size(), "the Fashion-MNIST test split");
-      s.test = test_size == 0 ? std::move(test) : subset(test, take(all_rows(test), test_size, seed + 2, shuffle).first);
+      s.test = test_size == 0 ? test.all() : test.select(take(identity(test.size()), test_size, seed + 2, shuffle).first);
     } else {
       const Dataset all = name == "mnist-digits" ? load_dataset(name, "all") : read_data_file(c, name);
       too_many("problem.train_size", train_size + validation_size + test_size, all.size(),

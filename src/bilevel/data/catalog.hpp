@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bilevel/data/dataset.hpp"
+#include "bilevel/data/idx.hpp"
 
 namespace bilevel {
 
@@ -20,5 +21,9 @@ std::vector<DatasetInfo> known_datasets();
 
 // Loads split `split` of dataset `name`; a missing dataset is a DataError that says how to install it.
 Dataset load_dataset(const std::string& name, const std::string& split);
+
+// Split `split` of Fashion-MNIST with its pixels still bytes, for a caller that converts only the rows
+// it takes (IdxImages::select); the same errors as load_dataset.
+IdxImages load_fashion_mnist(const std::string& split);
 
 }  // namespace bilevel
