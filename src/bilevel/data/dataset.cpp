@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/huge_pages.hpp"
 
 namespace bilevel {
 
@@ -18,6 +19,7 @@ void Dataset::validate() const {
 Dataset subset(const Dataset& d, std::span<const Index> rows, std::string source_suffix) {
   Dataset s;
   s.x.resize(static_cast<Index>(rows.size()), d.dim());
+  advise_huge_pages(s.x.data(), sizeof(float) * static_cast<std::size_t>(s.x.size()));
   s.y.resize(rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i) {
     s.x.row(static_cast<Index>(i)) = d.x.row(rows[i]);

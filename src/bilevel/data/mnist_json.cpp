@@ -2,12 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "bilevel/core/error.hpp"
+#include "bilevel/core/huge_pages.hpp"
+#include "bilevel/core/parallel.hpp"
 
 namespace bilevel {
 namespace {
@@ -109,13 +111,23 @@ class DigitValues final : public nlohmann::json_sax<nlohmann::json> {
 
 // The values of one digit file, checked.
 std::vector<float> read_digit_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw DataError(fmt::format("{}: cannot open (does the file exist?)", path));
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Read whole into a buffer of the file's size, on huge pages as the values are: a process touches
+  // each page of them once, and with 4 kB pages the faults were a third of the time spent loading.
+  const auto size = static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0));
+  std::vector<char> text;
+  text.reserve(size);
+  advise_huge_pages(text.data(), size);
+  text.resize(size);
+  in.seekg(0);
+  if (!in.read(text.data(), static_cast<std::streamsize>(size)))
+    throw DataError(fmt::format("{}: cannot read its {} bytes", path, size));
   std::vector<float> values;
-  values.reserve(text.size() / 2);  // at most one value per two characters ("0,"): no regrowth
+  values.reserve(size / 2);  // at most one value per two characters ("0,"): no regrowth
+  advise_huge_pages(values.data(), sizeof(float) * values.capacity());
   DigitValues handler(values);
-  if (!nlohmann::json::sax_parse(text, &handler)) throw DataError(fmt::format("{}: {}", path, handler.fault));
+  if (!nlohmann::json::sax_parse(text.begin(), text.end(), &handler)) throw DataError(fmt::format("{}: {}", path, handler.fault));
   if (!handler.saw_data) throw DataError(fmt::format("{}: expected an object with an array \"data\"", path));
   if (values.empty() || values.size() % kPixels != 0)
     throw DataError(fmt::format("{}: \"data\" has {} values, not a positive multiple of {} (28 x 28 pixels)", path,
@@ -126,16 +138,20 @@ std::vector<float> read_digit_file(const std::string& path) {
 }  // namespace
 
 Dataset read_mnist_json_digits(const std::string& digits_dir) {
+  // The ten files are parsed in parallel, one chunk each (parsing is about 0.3 s of a process on one
+  // core); a fault is that of the lowest-numbered broken file, as when they are read in turn.
   std::vector<std::vector<float>> per_class(10);
-  for (int label = 0; label < 10; ++label)
+  for_each_chunk(RowChunks{10, 1, 10}, [&](Index label, Index, Index) {
     per_class[static_cast<std::size_t>(label)] =
         read_digit_file((std::filesystem::path(digits_dir) / fmt::format("{}.json", label)).string());
+  });
   Dataset d;
   d.source = digits_dir;
   d.num_classes = 10;
   Index n = 0;
   for (const auto& v : per_class) n += static_cast<Index>(v.size()) / kPixels;
   d.x.resize(n, kPixels);
+  advise_huge_pages(d.x.data(), sizeof(float) * static_cast<std::size_t>(d.x.size()));
   d.y.reserve(static_cast<std::size_t>(n));
   Index row = 0;
   for (int label = 0; label < 10; ++label) {
