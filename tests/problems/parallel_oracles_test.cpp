@@ -4,8 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <bit>
-
+#include <span>
 #include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include "bilevel/core/parallel.hpp"
@@ -259,29 +260,38 @@ TEST(ParallelOracles, EquilibriumPrefetchChangesNoBits) {
 }
 
 // A hold (LambdaHold: the estimator's promise that lambda stays as it is until released) changes no
-// oracle's bits, and after the release a lambda changed in place, as the UL step changes it, is
-// compared again: the caches do not keep trusting the keys of the hold.
+// oracle's bits, and after the release a lambda changed in place (by `change`), as the UL step changes
+// it, is compared again: the caches do not keep trusting the keys of the hold.
+template <class Make, class Change>
+void expect_hold_changes_no_bits_and_a_changed_lambda_is_compared_again(Make make, Vector<double> lambda,
+                                                                         std::span<const SampleId> blocks, Change change) {
+  const auto reference = make();
+  using P = std::decay_t<decltype(reference)>;
+  const Index dim_w = static_cast<Index>(blocks.size()) * reference.block_dim();
+  const Vector<double> w = random_vector(dim_w, 0.5, 5), u = random_vector(dim_w, 1.0, 6);
+  const auto before = block_oracles(reference, w, u, lambda, blocks);
+  const auto p = make();
+  {
+    const LambdaHold<P> hold(p, lambda);
+    EXPECT_EQ(block_oracles(p, w, u, lambda, blocks), before);
+    EXPECT_EQ(block_oracles(p, w, u, lambda, blocks), before);  // from the keys checked in the hold
+  }
+  change(lambda);
+  const auto after = block_oracles(make(), w, u, lambda, blocks);
+  ASSERT_NE(after, before);
+  EXPECT_EQ(block_oracles(p, w, u, lambda, blocks), after);
+  const LambdaHold<P> hold(p, lambda);
+  EXPECT_EQ(block_oracles(p, w, u, lambda, blocks), after);
+}
+
 TEST(ParallelOracles, EquilibriumHoldChangesNoBitsAndALambdaChangedAfterItIsComparedAgain) {
   const auto reference = equilibrium200();
   const Index h = reference.block_dim();
-  const std::vector<SampleId> minibatch = scattered_ids(150);
-  const Index dim_w = static_cast<Index>(minibatch.size()) * h;
-  const Vector<double> w = random_vector(dim_w, 0.5, 5), u = random_vector(dim_w, 1.0, 6);
-  Vector<double> lambda = equilibrium_point(reference);
-  const auto before = block_oracles(reference, w, u, lambda, minibatch);
-  const auto p = equilibrium200();
-  {
-    const LambdaHold<Equilibrium<double>> hold(p, lambda);
-    EXPECT_EQ(block_oracles(p, w, u, lambda, minibatch), before);
-    EXPECT_EQ(block_oracles(p, w, u, lambda, minibatch), before);  // from the keys checked in the hold
-  }
-  lambda.head(h * h) *= 0.5;                  // A
-  lambda.segment(h * h, 3 * h).array() += 0.01;  // the first columns of B
-  const auto after = block_oracles(equilibrium200(), w, u, lambda, minibatch);
-  ASSERT_NE(after, before);
-  EXPECT_EQ(block_oracles(p, w, u, lambda, minibatch), after);
-  const LambdaHold<Equilibrium<double>> hold(p, lambda);
-  EXPECT_EQ(block_oracles(p, w, u, lambda, minibatch), after);
+  expect_hold_changes_no_bits_and_a_changed_lambda_is_compared_again(
+      equilibrium200, equilibrium_point(reference), scattered_ids(150), [&](Vector<double>& lambda) {
+        lambda.head(h * h) *= 0.5;                     // A
+        lambda.segment(h * h, 3 * h).array() += 0.01;  // the first columns of B
+      });
 }
 
 // Equilibrium keeps the Jacobian's mask chunk by chunk of the batch, each chunk keyed by its own
@@ -361,6 +371,15 @@ TEST(ParallelOracles, MetaLearningGivesTheSameBitsAtOneAndTwoThreads) {
   const Vector<double> w_all = random_vector(40 * p.block_dim(), 0.5, 7);
   auto metrics = [&] { return meta_learning200().metrics(lambda, w_all); };
   EXPECT_EQ(at_threads(1, metrics), at_threads(2, metrics));
+}
+
+// Meta-learning's features (the network's activations) are kept by lambda and the tasks: the same
+// under a hold, and recomputed for a lambda changed in place after it.
+TEST(ParallelOracles, MetaLearningHoldChangesNoBitsAndALambdaChangedAfterItIsComparedAgain) {
+  const auto reference = meta_learning200();
+  expect_hold_changes_no_bits_and_a_changed_lambda_is_compared_again(
+      meta_learning200, random_vector(reference.dim_lambda(), 0.2, 2) + reference.initial_lambda() * 2.0,
+      thirty_of_forty_tasks(), [](Vector<double>& lambda) { lambda.tail(5).array() += 0.05; });  // the last layer
 }
 
 }  // namespace parallel_oracles_test

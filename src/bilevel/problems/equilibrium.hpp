@@ -40,6 +40,7 @@
 #include "bilevel/core/types.hpp"
 #include "bilevel/data/dataset.hpp"
 #include "bilevel/problems/linear_softmax.hpp"
+#include "bilevel/problems/separable.hpp"
 
 namespace bilevel {
 
@@ -160,12 +161,8 @@ class Equilibrium {
   // Until release(), every oracle's lambda is this one, unchanged (problems/separable.hpp): the
   // caches' keys checked or made meanwhile need no second comparison of B, c and A. Of the 11
   // comparisons of an upper-level iteration (7 of B and c, 627 kB at h = 200, and 4 of A), 9 go.
-  void hold(ConstVectorRef<S> lambda) const {
-    held_ = lambda.data();
-    held_size_ = lambda.size();
-    ++holds_;
-  }
-  void release() const { held_ = nullptr; }
+  void hold(ConstVectorRef<S> lambda) const { held_.hold(lambda); }
+  void release() const { held_.release(); }
 
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, Vector<S>* grad_w, Vector<S>* grad_lambda) const {
     struct Labels;
@@ -270,8 +267,8 @@ class Equilibrium {
     const Index h = o_.hidden, m = static_cast<Index>(blocks.size());
     const auto bc = lambda.segment(offset_b(), offset_c_out() - offset_b());  // B then c, contiguous
     Injection& k = injection_;
-    if (k.valid && std::ranges::equal(blocks, k.blocks) && (held(lambda, k.hold) || same_bits(k.bc, bc))) {
-      k.hold = hold_of(lambda);
+    if (k.valid && std::ranges::equal(blocks, k.blocks) && (held_.covers(lambda, k.hold) || same_bits(k.bc, bc))) {
+      k.hold = held_.stamp(lambda);
       return {k.values.data(), h, m};
     }
     k.valid = false;  // while it is being recomputed (an exception below leaves it so)
@@ -291,7 +288,7 @@ class Equilibrium {
     k.blocks.assign(blocks.begin(), blocks.end());
     k.bc.resize(bc.size());  // no allocation at the same size
     copy_key(bc, k.bc.data());
-    k.hold = hold_of(lambda);
+    k.hold = held_.stamp(lambda);
     k.valid = true;
     return {k.values.data(), h, m};
   }
@@ -311,8 +308,8 @@ class Equilibrium {
     const Index h = o_.hidden, m = static_cast<Index>(blocks.size());
     const auto a_values = lambda.segment(offset_a(), h * h);
     Mask& k = mask_;
-    if (k.valid && k.generation == injection_.generation && k.m == m && (held(lambda, k.hold) || same_bits(k.a, a_values))) {
-      k.hold = hold_of(lambda);
+    if (k.valid && k.generation == injection_.generation && k.m == m && (held_.covers(lambda, k.hold) || same_bits(k.a, a_values))) {
+      k.hold = held_.stamp(lambda);
       return injection;
     }
     k.valid = false;
@@ -323,7 +320,7 @@ class Equilibrium {
     copy_key(a_values, k.a.data());
     k.m = m;
     k.generation = injection_.generation;
-    k.hold = hold_of(lambda);
+    k.hold = held_.stamp(lambda);
     k.valid = true;
     return injection;
   }
@@ -345,13 +342,6 @@ class Equilibrium {
     }
     return {values.data(), h, z.cols()};
   }
-
-  // The hold lambda is in (its number), else 0; whether a key stamped with `key_hold` was checked or
-  // made for this lambda in the hold still on.
-  std::uint64_t hold_of(ConstVectorRef<S> lambda) const {
-    return held_ != nullptr && lambda.data() == held_ && lambda.size() == held_size_ ? holds_ : 0;
-  }
-  bool held(ConstVectorRef<S> lambda, std::uint64_t key_hold) const { return key_hold != 0 && key_hold == hold_of(lambda); }
 
   // The keys are compared and copied segment by segment over the threads (core/segments.hpp): B alone
   // is 627 kB at h = 200, compared at every oracle call and written by both threads' UL step.
@@ -429,10 +419,7 @@ class Equilibrium {
   // The two caches make one instance unsafe for concurrent oracle calls (as meta-learning's cache).
   mutable Injection injection_;
   mutable Mask mask_;
-  // The lambda held (hold(); nullptr: none), and the number of holds so far, the last one's number.
-  mutable const S* held_ = nullptr;
-  mutable Index held_size_ = 0;
-  mutable std::uint64_t holds_ = 0;
+  mutable HeldLambda<S> held_;  // hold() and release()
 };
 
 }  // namespace bilevel

@@ -40,6 +40,7 @@
 #include "bilevel/data/tasks.hpp"
 #include "bilevel/problems/linear_softmax.hpp"
 #include "bilevel/problems/mlp.hpp"
+#include "bilevel/problems/separable.hpp"
 
 namespace bilevel {
 
@@ -83,6 +84,12 @@ class MetaLearning {
   double gamma() const { return gamma_; }
   const MetaLearningOptions& options() const { return o_; }
   Vector<S> initial_lambda() const { return net_.initial(o_.seed, o_.init_scale); }
+
+  // Until release(), every oracle's lambda is this one, unchanged (problems/separable.hpp): the
+  // features' key, checked or made meanwhile, needs no second comparison of lambda (108 608 values
+  // with the default network, compared at each of the 40-odd oracle calls of a hypergradient).
+  void hold(ConstVectorRef<S> lambda) const { held_.hold(lambda); }
+  void release() const { held_.release(); }
 
   // The tasks of a batch run in parallel, in chunks of whole tasks (task_chunks), and the network over
   // chunks of rows (problems/mlp.hpp); sums over tasks are added chunk by chunk in a fixed order, so
@@ -202,6 +209,7 @@ class MetaLearning {
     bool valid = false;  // lambda and blocks name the activations below
     Vector<S> lambda;
     std::vector<SampleId> blocks;
+    std::uint64_t hold = 0;  // the hold in which lambda was last made or compared (0: none)
     std::vector<RowMatrix<S>> support, query;  // network activations; task j's rows are its j-th slice
   };
 
@@ -253,9 +261,11 @@ class MetaLearning {
   // lambda or the blocks differ from the last call. The examples are gathered into the first
   // activation matrices themselves: at a repeated batch size nothing is allocated.
   const Features& features(ConstVectorRef<S> lambda, Batch blocks) const {
-    if (cache_.valid && cache_.lambda.size() == lambda.size() && cache_.lambda == lambda &&
-        std::equal(blocks.begin(), blocks.end(), cache_.blocks.begin(), cache_.blocks.end()))
+    if (cache_.valid && std::equal(blocks.begin(), blocks.end(), cache_.blocks.begin(), cache_.blocks.end()) &&
+        (held_.covers(lambda, cache_.hold) || (cache_.lambda.size() == lambda.size() && cache_.lambda == lambda))) {
+      cache_.hold = held_.stamp(lambda);
       return cache_;
+    }
     for (SampleId id : blocks) task(id);  // every id checked before anything changes
     cache_.valid = false;  // until the recomputation below completes
     const auto layers = static_cast<std::size_t>(net_.num_layers() + 1);
@@ -275,6 +285,7 @@ class MetaLearning {
     net_.forward(lambda, cache_.query);
     cache_.lambda = lambda;
     cache_.blocks.assign(blocks.begin(), blocks.end());
+    cache_.hold = held_.stamp(lambda);
     cache_.valid = true;
     return cache_;
   }
@@ -314,6 +325,7 @@ class MetaLearning {
   double gamma_ = 0;
   Unconstrained<S> unconstrained_;
   mutable Features cache_;
+  mutable HeldLambda<S> held_;  // hold() and release()
 };
 
 }  // namespace bilevel

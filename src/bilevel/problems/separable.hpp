@@ -55,6 +55,32 @@ concept HoldsLambda = requires(const P& p, ConstVectorRef<typename P::Scalar> x)
   p.release();
 };
 
+// A problem's side of the hold: which lambda is held, and a number for each hold, with which a key
+// kept by lambda is stamped when it is made or compared; the stamp is good while the hold lasts.
+template <class S>
+class HeldLambda {
+ public:
+  void hold(ConstVectorRef<S> lambda) {
+    data_ = lambda.data();
+    size_ = lambda.size();
+    ++holds_;
+  }
+  void release() { data_ = nullptr; }
+  // The number of the hold `lambda` is in, else 0: the stamp of a key made or compared now.
+  std::uint64_t stamp(ConstVectorRef<S> lambda) const {
+    return data_ != nullptr && lambda.data() == data_ && lambda.size() == size_ ? holds_ : 0;
+  }
+  // Whether a key stamped `key_stamp` was made or compared for this lambda in the hold still on.
+  bool covers(ConstVectorRef<S> lambda, std::uint64_t key_stamp) const {
+    return key_stamp != 0 && key_stamp == stamp(lambda);
+  }
+
+ private:
+  const S* data_ = nullptr;  // the lambda held (nullptr: none)
+  Index size_ = 0;
+  std::uint64_t holds_ = 0;  // holds so far: the last one's number
+};
+
 // hold(lambda) for its lifetime, when the problem takes the hint.
 template <class P>
 class LambdaHold {
