@@ -18,9 +18,9 @@
 //   through phi; the map's d_lambda Phi^T U is -gamma times that.
 //   UL per task on Q: R = (P_Q - Y_Q)/(|Q| m): grad_W = F_Q^T R, cotangent of F_Q = R W^T.
 //
-// The features of the blocks last asked for are cached (keyed by lambda and the blocks), since the LL
-// and LS steps of one hypergradient all use the same lambda: the network runs once per hypergradient,
-// not once per step. The cache makes one instance unsafe for concurrent oracle calls (the oracles
+// The features of the blocks last asked for are cached (keyed by lambda and the blocks; all training
+// tasks, as evaluation asks, in a cache of their own), since the LL and LS steps of one hypergradient
+// all use the same lambda: the network runs once per hypergradient, not once per step. The caches make one instance unsafe for concurrent oracle calls (the oracles
 // themselves run their tasks and the network in parallel).
 #include <fmt/format.h>
 
@@ -258,22 +258,23 @@ class MetaLearning {
   }
 
   // The network's activations on the support and query examples of `blocks`, recomputed only when
-  // lambda or the blocks differ from the last call. The examples are gathered into the first
+  // lambda or the blocks differ from the last call of the same kind (all tasks, or another batch). The examples are gathered into the first
   // activation matrices themselves: at a repeated batch size nothing is allocated.
   const Features& features(ConstVectorRef<S> lambda, Batch blocks) const {
-    if (cache_.valid && std::equal(blocks.begin(), blocks.end(), cache_.blocks.begin(), cache_.blocks.end()) &&
-        (held_.covers(lambda, cache_.hold) || (cache_.lambda.size() == lambda.size() && cache_.lambda == lambda))) {
-      cache_.hold = held_.stamp(lambda);
-      return cache_;
+    Features& cache = static_cast<Index>(blocks.size()) == num_blocks() ? all_tasks_ : minibatch_;
+    if (cache.valid && std::equal(blocks.begin(), blocks.end(), cache.blocks.begin(), cache.blocks.end()) &&
+        (held_.covers(lambda, cache.hold) || (cache.lambda.size() == lambda.size() && cache.lambda == lambda))) {
+      cache.hold = held_.stamp(lambda);
+      return cache;
     }
     for (SampleId id : blocks) task(id);  // every id checked before anything changes
-    cache_.valid = false;  // until the recomputation below completes
+    cache.valid = false;  // until the recomputation below completes
     const auto layers = static_cast<std::size_t>(net_.num_layers() + 1);
-    cache_.support.resize(layers);
-    cache_.query.resize(layers);
+    cache.support.resize(layers);
+    cache.query.resize(layers);
     const Index s = o_.shape.support_size(), q = o_.shape.query_size();
-    RowMatrix<S>& xs = cache_.support[0];
-    RowMatrix<S>& xq = cache_.query[0];
+    RowMatrix<S>& xs = cache.support[0];
+    RowMatrix<S>& xq = cache.query[0];
     xs.resize(static_cast<Index>(blocks.size()) * s, train_.cols());
     xq.resize(static_cast<Index>(blocks.size()) * q, train_.cols());
     for_each_task(blocks.size(), [&](Index, std::size_t j) {  // reads scattered rows: in parallel too
@@ -281,22 +282,25 @@ class MetaLearning {
       for (Index i = 0; i < s; ++i) xs.row(static_cast<Index>(j) * s + i) = train_.row(t.support[static_cast<std::size_t>(i)]);
       for (Index i = 0; i < q; ++i) xq.row(static_cast<Index>(j) * q + i) = train_.row(t.query[static_cast<std::size_t>(i)]);
     });
-    net_.forward(lambda, cache_.support);
-    net_.forward(lambda, cache_.query);
-    cache_.lambda = lambda;
-    cache_.blocks.assign(blocks.begin(), blocks.end());
-    cache_.hold = held_.stamp(lambda);
-    cache_.valid = true;
-    return cache_;
+    net_.forward(lambda, cache.support);
+    net_.forward(lambda, cache.query);
+    cache.lambda = lambda;
+    cache.blocks.assign(blocks.begin(), blocks.end());
+    cache.hold = held_.stamp(lambda);
+    cache.valid = true;
+    return cache;
   }
 
-  // Mean query loss and accuracy of tasks from `pool` after fitting each head on its support set.
+  // Mean query loss and accuracy of tasks from `pool` after fitting each head on its support set. The
+  // tasks run in parallel (task_chunks; each task's network runs on its thread) and their scores are
+  // added in task order afterwards: the same sum at every thread count.
   softmax::LossAccuracy adapt_and_score(const RowMatrix<S>& pool, const std::vector<Task>& tasks,
                                         ConstVectorRef<S> lambda) const {
-    softmax::LossAccuracy sum;
-    std::vector<RowMatrix<S>> acts;
+    std::vector<softmax::LossAccuracy> scores(tasks.size());
     const S tolerance = static_cast<S>(sizeof(S) >= 8 ? 1e-10 : 1e-5);
-    for (const Task& t : tasks) {
+    for_each_task(tasks.size(), [&](Index, std::size_t j) {
+      const Task& t = tasks[j];
+      std::vector<RowMatrix<S>> acts;
       RowMatrix<S> xs(static_cast<Index>(t.support.size()), pool.cols()), xq(static_cast<Index>(t.query.size()), pool.cols());
       for (std::size_t i = 0; i < t.support.size(); ++i) xs.row(static_cast<Index>(i)) = pool.row(t.support[i]);
       for (std::size_t i = 0; i < t.query.size(); ++i) xq.row(static_cast<Index>(i)) = pool.row(t.query[i]);
@@ -311,7 +315,10 @@ class MetaLearning {
         w -= step() * grad;
         if (step() * grad.norm() <= tolerance * (S(1) + w.norm())) break;
       }
-      const auto r = softmax::evaluate<S>(acts.back(), t.query_labels, Eigen::Map<const Matrix<S>>(w.data(), w.rows(), w.cols()));
+      scores[j] = softmax::evaluate<S>(acts.back(), t.query_labels, Eigen::Map<const Matrix<S>>(w.data(), w.rows(), w.cols()));
+    });
+    softmax::LossAccuracy sum;
+    for (const auto& r : scores) {
       sum.loss += r.loss / static_cast<double>(tasks.size());
       sum.accuracy += r.accuracy / static_cast<double>(tasks.size());
     }
@@ -324,7 +331,10 @@ class MetaLearning {
   std::vector<Task> train_tasks_, validation_tasks_, test_tasks_;
   double gamma_ = 0;
   Unconstrained<S> unconstrained_;
-  mutable Features cache_;
+  // The features of all training tasks (evaluation, metrics) and of the last other batch, each kept
+  // apart: with one cache, a run with checkpoints freed the whole set's activations (195 MB with the
+  // defaults) at every switch to a minibatch and faulted them in again at the next checkpoint.
+  mutable Features all_tasks_, minibatch_;
   mutable HeldLambda<S> held_;  // hold() and release()
 };
 
