@@ -373,6 +373,37 @@ TEST(ParallelOracles, MetaLearningGivesTheSameBitsAtOneAndTwoThreads) {
   EXPECT_EQ(at_threads(1, metrics), at_threads(2, metrics));
 }
 
+// All training tasks in order (as evaluation asks) run the network once per training image and add
+// each image's cotangents before going back through it; any other batch runs it once per row of a
+// task. Both must give the same oracles, to rounding: the same 40 tasks in reverse order take the
+// second way. A slot map that sent one cotangent row to the wrong image fails this.
+TEST(ParallelOracles, MetaLearningOnAllTasksRunsTheNetworkPerImageWithTheSameResults) {
+  const auto p = meta_learning200();
+  const Vector<double> lambda = random_vector(p.dim_lambda(), 0.2, 2) + p.initial_lambda() * 2.0;
+  const std::vector<SampleId> all = all_ids(40);
+  const std::vector<SampleId> reversed(all.rbegin(), all.rend());
+  const Index b = p.block_dim(), dim_w = 40 * b;
+  const Vector<double> w = random_vector(dim_w, 0.5, 5), u = random_vector(dim_w, 1.0, 6);
+  auto reverse_blocks = [&](const Vector<double>& x) {
+    Vector<double> r(x.size());
+    for (Index j = 0; j < 40; ++j) r.segment((39 - j) * b, b) = x.segment(j * b, b);
+    return r;
+  };
+  for (const int threads : {1, 2}) {
+    const ScopedThreadCount at(threads);
+    const auto pooled = block_oracles(meta_learning200(), w, u, lambda, all);
+    const auto per_row = block_oracles(meta_learning200(), reverse_blocks(w), reverse_blocks(u), lambda, reversed);
+    // map, map_vjp_w and outer's grad_w are per block; map_vjp_lambda, grad_lambda and the loss sums.
+    for (const std::size_t k : {0, 1, 3}) {
+      EXPECT_LE((pooled[k] - reverse_blocks(per_row[k])).norm(), 1e-12 * pooled[k].norm()) << "oracle " << k;
+    }
+    for (const std::size_t k : {2, 4, 5}) {
+      EXPECT_LE((pooled[k] - per_row[k]).norm(), 1e-12 * pooled[k].norm()) << "oracle " << k;
+      EXPECT_GT(pooled[k].norm(), 0) << "oracle " << k;
+    }
+  }
+}
+
 // Meta-learning's features (the network's activations) are kept by lambda and the tasks: the same
 // under a hold, and recomputed for a lambda changed in place after it.
 TEST(ParallelOracles, MetaLearningHoldChangesNoBitsAndALambdaChangedAfterItIsComparedAgain) {

@@ -74,6 +74,8 @@ class MetaLearning {
       validation_tasks_ = sample_tasks(validation, o_.shape, o_.metric_tasks, o_.seed + 1);
       if (test.size() > 0) test_tasks_ = sample_tasks(test, o_.shape, o_.metric_tasks, o_.seed + 2);
     }
+    support_slots_ = slots_of_images(&Task::support, o_.shape.support_size());
+    query_slots_ = slots_of_images(&Task::query, o_.shape.query_size());
   }
 
   Index num_blocks() const { return o_.train_tasks; }
@@ -144,7 +146,7 @@ class MetaLearning {
       dj *= -step() / static_cast<S>(s);
     });
     out.setZero();
-    net_.backward(lambda, f.support, d_features, out);
+    backward(lambda, f, false, d_features, out);
   }
 
   S outer(ConstVectorRef<S> w, ConstVectorRef<S> lambda, Batch blocks, Vector<S>* grad_w, Vector<S>* grad_lambda) const {
@@ -177,7 +179,7 @@ class MetaLearning {
     });
     if (grad_lambda) {
       grad_lambda->setZero(dim_lambda());
-      net_.backward(lambda, f.query, d_features, *grad_lambda);
+      backward(lambda, f, true, d_features, *grad_lambda);
     }
     return sum_columns_in_order(losses)(0) / m;
   }
@@ -210,7 +212,17 @@ class MetaLearning {
     Vector<S> lambda;
     std::vector<SampleId> blocks;
     std::uint64_t hold = 0;  // the hold in which lambda was last made or compared (0: none)
-    std::vector<RowMatrix<S>> support, query;  // network activations; task j's rows are its j-th slice
+    // Network activations; task j's rows are its j-th slice. Pooled (all training tasks in order,
+    // as evaluation asks): only the features, gathered from `pool`, the activations of the training
+    // images themselves, which the tasks draw about 10 times each (with the defaults).
+    std::vector<RowMatrix<S>> support, query;
+    bool pooled = false;
+    std::vector<RowMatrix<S>> pool;  // pool[0] = the training images (copied once)
+  };
+  // For each training image, the support (or query) rows of all training tasks in order that are it,
+  // in increasing order: slots[start[i]], ..., slots[start[i + 1] - 1].
+  struct SlotsOfImages {
+    std::vector<Index> start, slots;
   };
 
   S mu() const { return static_cast<S>(o_.mu); }
@@ -261,7 +273,8 @@ class MetaLearning {
   // lambda or the blocks differ from the last call of the same kind (all tasks, or another batch). The examples are gathered into the first
   // activation matrices themselves: at a repeated batch size nothing is allocated.
   const Features& features(ConstVectorRef<S> lambda, Batch blocks) const {
-    Features& cache = static_cast<Index>(blocks.size()) == num_blocks() ? all_tasks_ : minibatch_;
+    const bool pooled = is_full_range(blocks, num_blocks());
+    Features& cache = pooled ? all_tasks_ : minibatch_;
     if (cache.valid && std::equal(blocks.begin(), blocks.end(), cache.blocks.begin(), cache.blocks.end()) &&
         (held_.covers(lambda, cache.hold) || (cache.lambda.size() == lambda.size() && cache.lambda == lambda))) {
       cache.hold = held_.stamp(lambda);
@@ -269,6 +282,15 @@ class MetaLearning {
     }
     for (SampleId id : blocks) task(id);  // every id checked before anything changes
     cache.valid = false;  // until the recomputation below completes
+    cache.pooled = pooled;
+    if (pooled) {
+      pool_features(lambda, cache);
+      cache.lambda = lambda;
+      cache.blocks.assign(blocks.begin(), blocks.end());
+      cache.hold = held_.stamp(lambda);
+      cache.valid = true;
+      return cache;
+    }
     const auto layers = static_cast<std::size_t>(net_.num_layers() + 1);
     cache.support.resize(layers);
     cache.query.resize(layers);
@@ -291,22 +313,79 @@ class MetaLearning {
     return cache;
   }
 
+  // All training tasks' features from the activations of the training images: the network runs once
+  // per image instead of once per slot of a task (5 000 rows instead of 50 000 with the defaults).
+  void pool_features(ConstVectorRef<S> lambda, Features& f) const {
+    if (f.pool.empty()) f.pool.assign(1, train_);
+    net_.forward(lambda, f.pool);
+    const RowMatrix<S>& images = f.pool.back();
+    const Index s = o_.shape.support_size(), q = o_.shape.query_size(), m = num_blocks();
+    f.support.resize(1);
+    f.query.resize(1);
+    f.support[0].resize(m * s, net_.output_dim());
+    f.query[0].resize(m * q, net_.output_dim());
+    for_each_task(static_cast<std::size_t>(m), [&](Index, std::size_t j) {
+      const Task& t = train_tasks_[j];
+      for (Index i = 0; i < s; ++i) f.support[0].row(static_cast<Index>(j) * s + i) = images.row(t.support[static_cast<std::size_t>(i)]);
+      for (Index i = 0; i < q; ++i) f.query[0].row(static_cast<Index>(j) * q + i) = images.row(t.query[static_cast<std::size_t>(i)]);
+    });
+  }
+
+  // grad += the parameters' part of the vjp of f's support (query = false) or query features, with
+  // cotangent d (one row per row of those features, overwritten). Pooled: each image's cotangent is
+  // the sum of its rows' (in row order, SlotsOfImages), then one pass back through the network.
+  template <class Cotangent>
+  void backward(ConstVectorRef<S> lambda, const Features& f, bool query, Cotangent& d, VectorRef<S> grad) const {
+    if (!f.pooled) {
+      net_.backward(lambda, query ? f.query : f.support, d, grad);
+      return;
+    }
+    struct ImageCotangent;
+    const SlotsOfImages& of = query ? query_slots_ : support_slots_;
+    auto images = scratch_rows<ImageCotangent, S>(train_.rows(), net_.output_dim());
+    for_each_chunk(row_chunks(train_.rows()), [&](Index, Index begin, Index n) {
+      for (Index i = begin; i < begin + n; ++i) {
+        auto row = images.row(i);
+        row.setZero();
+        for (std::size_t k = static_cast<std::size_t>(of.start[static_cast<std::size_t>(i)]);
+             k < static_cast<std::size_t>(of.start[static_cast<std::size_t>(i) + 1]); ++k)
+          row += d.row(of.slots[k]);
+      }
+    });
+    net_.backward(lambda, f.pool, images, grad);
+  }
+
+  SlotsOfImages slots_of_images(const std::vector<Index> Task::*rows, Index per_task) const {
+    SlotsOfImages of;
+    of.start.assign(static_cast<std::size_t>(train_.rows()) + 1, 0);
+    for (const Task& t : train_tasks_)
+      for (const Index image : t.*rows) ++of.start[static_cast<std::size_t>(image) + 1];
+    for (std::size_t i = 1; i < of.start.size(); ++i) of.start[i] += of.start[i - 1];
+    of.slots.resize(static_cast<std::size_t>(of.start.back()));
+    std::vector<Index> next(of.start.begin(), of.start.end() - 1);
+    for (std::size_t j = 0; j < train_tasks_.size(); ++j)
+      for (Index i = 0; i < per_task; ++i) {
+        const auto image = static_cast<std::size_t>((train_tasks_[j].*rows)[static_cast<std::size_t>(i)]);
+        of.slots[static_cast<std::size_t>(next[image]++)] = static_cast<Index>(j) * per_task + i;
+      }
+    return of;
+  }
+
   // Mean query loss and accuracy of tasks from `pool` after fitting each head on its support set. The
-  // tasks run in parallel (task_chunks; each task's network runs on its thread) and their scores are
-  // added in task order afterwards: the same sum at every thread count.
+  // network runs once over the pool's images; the tasks then run in parallel (task_chunks) and their
+  // scores are added in task order afterwards: the same sum at every thread count.
   softmax::LossAccuracy adapt_and_score(const RowMatrix<S>& pool, const std::vector<Task>& tasks,
                                         ConstVectorRef<S> lambda) const {
+    std::vector<RowMatrix<S>> acts;
+    net_.forward(lambda, pool, acts);
+    const RowMatrix<S>& images = acts.back();
     std::vector<softmax::LossAccuracy> scores(tasks.size());
     const S tolerance = static_cast<S>(sizeof(S) >= 8 ? 1e-10 : 1e-5);
     for_each_task(tasks.size(), [&](Index, std::size_t j) {
       const Task& t = tasks[j];
-      std::vector<RowMatrix<S>> acts;
-      RowMatrix<S> xs(static_cast<Index>(t.support.size()), pool.cols()), xq(static_cast<Index>(t.query.size()), pool.cols());
-      for (std::size_t i = 0; i < t.support.size(); ++i) xs.row(static_cast<Index>(i)) = pool.row(t.support[i]);
-      for (std::size_t i = 0; i < t.query.size(); ++i) xq.row(static_cast<Index>(i)) = pool.row(t.query[i]);
-      net_.forward(lambda, xs, acts);
-      const RowMatrix<S> fs = acts.back();
-      net_.forward(lambda, xq, acts);
+      RowMatrix<S> fs(static_cast<Index>(t.support.size()), images.cols()), fq(static_cast<Index>(t.query.size()), images.cols());
+      for (std::size_t i = 0; i < t.support.size(); ++i) fs.row(static_cast<Index>(i)) = images.row(t.support[i]);
+      for (std::size_t i = 0; i < t.query.size(); ++i) fq.row(static_cast<Index>(i)) = images.row(t.query[i]);
       Matrix<S> w = Matrix<S>::Zero(net_.output_dim(), o_.shape.ways), grad(w.rows(), w.cols());
       softmax::MatrixOut<S> grad_out(grad);
       for (int k = 0; k < o_.metric_iterations; ++k) {
@@ -315,7 +394,7 @@ class MetaLearning {
         w -= step() * grad;
         if (step() * grad.norm() <= tolerance * (S(1) + w.norm())) break;
       }
-      scores[j] = softmax::evaluate<S>(acts.back(), t.query_labels, Eigen::Map<const Matrix<S>>(w.data(), w.rows(), w.cols()));
+      scores[j] = softmax::evaluate<S>(fq, t.query_labels, Eigen::Map<const Matrix<S>>(w.data(), w.rows(), w.cols()));
     });
     softmax::LossAccuracy sum;
     for (const auto& r : scores) {
@@ -335,6 +414,7 @@ class MetaLearning {
   // apart: with one cache, a run with checkpoints freed the whole set's activations (195 MB with the
   // defaults) at every switch to a minibatch and faulted them in again at the next checkpoint.
   mutable Features all_tasks_, minibatch_;
+  SlotsOfImages support_slots_, query_slots_;
   mutable HeldLambda<S> held_;  // hold() and release()
 };
 
