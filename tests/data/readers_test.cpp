@@ -170,6 +170,8 @@ TEST(MnistJson, BrokenFilesAreErrorsNamingTheFileAndTheFault) {
   const std::string five = (dir / "5.json").string();
   prepare("");
   expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "cannot open"});
+  fs::create_directory(dir / "5.json");  // a folder where the file should be: an error, not a crash
+  expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "cannot open"});
   prepare("{\"data\": [0.5, ");
   expect_data_error([&] { read_mnist_json_digits(dir.string()); }, {five, "not valid JSON"});
   prepare("{\"pixels\": []}");

@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <system_error>
 #include <nlohmann/json.hpp>
 
 #include "bilevel/core/error.hpp"
@@ -111,16 +111,18 @@ class DigitValues final : public nlohmann::json_sax<nlohmann::json> {
 
 // The values of one digit file, checked.
 std::vector<float> read_digit_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) throw DataError(fmt::format("{}: cannot open (does the file exist?)", path));
   // Read whole into a buffer of the file's size, on huge pages as the values are: a process touches
   // each page of them once, and with 4 kB pages the faults were a third of the time spent loading.
-  const auto size = static_cast<std::size_t>(std::max<std::streamoff>(in.tellg(), 0));
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error))
+    throw DataError(fmt::format("{}: cannot open (does the file exist? is it a file?)", path));
+  const std::size_t size = std::filesystem::file_size(path, error);
+  std::ifstream in(path, std::ios::binary);
+  if (error || !in) throw DataError(fmt::format("{}: cannot open (does the file exist?)", path));
   std::vector<char> text;
   text.reserve(size);
   advise_huge_pages(text.data(), size);
   text.resize(size);
-  in.seekg(0);
   if (!in.read(text.data(), static_cast<std::streamsize>(size)))
     throw DataError(fmt::format("{}: cannot read its {} bytes", path, size));
   std::vector<float> values;
