@@ -56,13 +56,14 @@ double gemm_flops(Index n = 1536, int repeats = 3) {
   return 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n) / best;
 }
 
-// Flops per second of fused multiply-adds on 64-byte vectors held in registers, the arithmetic peak of
-// one core as the oracles' own kernels compute (core/thin_products.hpp): independent chains enough to
-// cover the FMA latency on every pipe; best of a few.
+// Flops per second of fused multiply-adds on vectors held in registers (the kernels' own,
+// core/thin_products.hpp: 64 bytes with AVX-512, 32 otherwise), the arithmetic peak of one core as the
+// oracles' own kernels compute: independent chains enough to cover the FMA latency on every pipe, and
+// few enough to stay in the registers with the two factors (12 of AVX2's 16); best of a few.
 template <class S>
 double fma_peak(int repeats = 5) {
   using V = thin::Vec<S>;
-  constexpr int kChains = 16;
+  constexpr int kChains = thin::kVectorBytes == 64 ? 16 : 12;
   constexpr int kLanes = thin::Lanes<S>::kCount;
   constexpr long kSteps = 1L << 23;
   V acc[kChains];

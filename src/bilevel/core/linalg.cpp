@@ -1,6 +1,7 @@
 #include "bilevel/core/linalg.hpp"
 #include "bilevel/core/blas.hpp"
 #include "bilevel/core/finite.hpp"
+#include "bilevel/core/thin_products.hpp"  // kVectorBytes
 
 #include <algorithm>
 #include <cmath>
@@ -37,9 +38,11 @@ namespace {
 // The Gram matrix of a matrix and the workspaces of a clip, in the matrix's precision S. One per
 // thread and precision, kept between calls: at a fixed shape (every projection of a run) the buffers
 // are reused, so the projections of the hot loop allocate nothing.
-// The rows of one block of the reduction's kernel: four 64-byte vectors.
+// The rows of one block of the reduction's kernel: four vectors of one register each (64 bytes with
+// AVX-512, 32 otherwise: its 12 vectors of sums and factors then fit AVX2's 16 registers, where pairs
+// of registers would spill, as in core/thin_products.hpp).
 template <class S>
-constexpr Index kReductionRows = 4 * 64 / static_cast<Index>(sizeof(S));
+constexpr Index kReductionRows = 4 * thin::kVectorBytes / static_cast<Index>(sizeof(S));
 
 template <class S>
 struct Gram {
@@ -101,9 +104,9 @@ Gram<S>& gram(const Eigen::Ref<const Matrix<S>>& a) {
 // The blocks end at row m; the first starts up to kReductionRows - 1 rows above row 0, where c, v, w
 // and p point into the padding or the upper triangle (Gram's padded buffers): those rows are written
 // (c, p) and read (v, w) as the rest, and nothing reads their results.
-// GCC's vector extensions: 64-byte vectors, one AVX-512 register (or two or four narrower ones).
-using FloatVector = float __attribute__((vector_size(64)));
-using DoubleVector = double __attribute__((vector_size(64)));
+// GCC's vector extensions, one register wide (thin::kVectorBytes).
+using FloatVector = float __attribute__((vector_size(thin::kVectorBytes)));
+using DoubleVector = double __attribute__((vector_size(thin::kVectorBytes)));
 template <class S>
 void update_and_multiply(S* __restrict c, Index stride, Index m, const S* __restrict v, const S* __restrict w,
                          const S* __restrict next_v, S* __restrict p) {

@@ -12,9 +12,11 @@
 // running sums in registers and allocate nothing (bench/oracles_bench.cpp times them against Eigen:
 // docs/performance.md).
 //
-// They are written with the GCC/Clang vector extension of 64-byte vectors (16 floats or 8 doubles):
-// one AVX-512 register, two AVX ones or four SSE/NEON ones, whatever the target. The summation order
-// depends only on the shapes, never on the thread count (core/parallel.hpp).
+// They are written with the GCC/Clang vector extension, in vectors of one register where the target
+// has AVX-512 (64 bytes: 16 floats or 8 doubles, 32 registers) and of 32 bytes otherwise (one AVX2
+// register of 16, two SSE or NEON ones), with blocks of running sums sized to the register file (below,
+// kTimesRows). The summation order depends only on the shapes and the target, never on the thread count
+// (core/parallel.hpp).
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
@@ -23,9 +25,18 @@
 
 namespace bilevel::thin {
 
+// 64-byte vectors without AVX-512 are pairs of registers, and the AVX-512 blocks of sums (25 and 20
+// vectors) then need 40-50 of AVX2's 16: GCC spills them to the stack at every step. On a Zen 3 without
+// AVX-512 (2026-12-07) that made the products 20-30x slower (docs/performance.md, "Without AVX-512").
+#if defined(__AVX512F__)
+inline constexpr int kVectorBytes = 64;
+#else
+inline constexpr int kVectorBytes = 32;
+#endif
+
 template <class S>
 struct Lanes {
-  static constexpr int kBytes = 64;
+  static constexpr int kBytes = kVectorBytes;
   static constexpr int kCount = kBytes / static_cast<int>(sizeof(S));
   typedef S Vec __attribute__((vector_size(kBytes)));
   typedef S Half __attribute__((vector_size(kBytes / 2)));
@@ -156,12 +167,21 @@ inline void add_columns_times(const RowView<S>& x, Index j, const S* p, Index ld
     for (int k = 0; k < C; ++k) store(g + k * ldg + a * L, acc[a][k]);
 }
 
-// Blocks of the kernels, about the most sums the 32 vector registers hold beside the vectors they
-// multiply: X^T P takes 2 vectors of columns of X against 10 columns of P (20 sums); X M takes 5 rows
-// against 5 columns of M (25 sums from 10 loads, where 2 rows x 10 columns made 20 sums from 22 loads,
-// GCC folding each load of M into both FMAs: docs/performance.md, "X M by groups of 5 rows").
-inline constexpr int kTransposeColumns = 10;
+// Blocks of the kernels, about the most sums the vector registers hold beside the vectors they
+// multiply. With AVX-512's 32: X^T P takes 2 vectors of columns of X against 10 columns of P (20 sums);
+// X M takes 5 rows against 5 columns of M (25 sums from 10 loads, where 2 rows x 10 columns made 20 sums
+// from 22 loads, GCC folding each load of M into both FMAs: docs/performance.md, "X M by groups of 5
+// rows"). With 16 (AVX2): 1 vector against 10 columns of P (one pass down the rows; 2 vectors against
+// 5 columns, two passes, were slower: "Without AVX-512"), and 2 rows against 5 columns of M (10 sums,
+// 2 vectors of X and the column of M: 13 registers).
+#if defined(__AVX512F__)
+inline constexpr int kTransposeVectors = 2;
 inline constexpr int kTimesRows = 5;
+#else
+inline constexpr int kTransposeVectors = 1;
+inline constexpr int kTimesRows = 2;
+#endif
+inline constexpr int kTransposeColumns = 10;
 inline constexpr int kTimesColumns = 5;
 // X M takes the rows kTimesRowBlock at a time (8 groups of 5, 125 kB of Fashion-MNIST rows: in L2
 // when the next block of columns of M reads them again).
@@ -224,7 +244,8 @@ void add_transpose_times(const RowView<S>& x, const S* p, Index ldp, Index c, S*
     S* gk = g + k0 * ldg;
     detail::with_count<detail::kTransposeColumns>(ck, [&]<int C>() {
       Index j = 0;
-      for (; j + 2 * L <= d; j += 2 * L) detail::add_columns_times<S, 2, C>(x, j, pk, ldp, gk + j, ldg);
+      constexpr int J = detail::kTransposeVectors;
+      for (; j + J * L <= d; j += J * L) detail::add_columns_times<S, J, C>(x, j, pk, ldp, gk + j, ldg);
       for (; j + L <= d; j += L) detail::add_columns_times<S, 1, C>(x, j, pk, ldp, gk + j, ldg);
       for (; j < d; ++j)  // the last d mod L columns of X, one by one
         for (int k = 0; k < C; ++k) {
