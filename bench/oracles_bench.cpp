@@ -157,21 +157,26 @@ std::string name(const char* problem, const char* oracle, Index batch, int threa
 // The softmax-regression problems. Per example (p features, c classes): the loss gradient is two
 // products with X (4pc flops), the Hessian-vector product three (6pc); logistic-ho's mixed product
 // touches no data; data-poisoning's is two products (4pc) plus 4pc per poisoned example in the batch.
+// logistic-ho keeps P = softmax(X W) of its last Hessian-vector product (softmax::KeptProbabilities),
+// so its repeated map_vjp_w at one (w, batch), as in the LS's loop, is two products (4pc);
+// map_vjp_w_new_w alternates two w's, so each call also computes P (6pc): the LS's first product, and
+// every product of an LS that draws a new minibatch per step.
 template <class S>
 void register_softmax(const char* problem, Index batch) {
   const bool poisoning = std::string(problem) == "data_poisoning";
   constexpr Index kPoisoned = 12000;  // the first 20 % of the training set
-  for (int o = 0; o < 4; ++o)
+  for (int o = 0; o < (poisoning ? 4 : 5); ++o)
   for (int threads : kThreadCounts) {
-    benchmark::RegisterBenchmark(name<S>(problem, kOracleNames[o], batch, threads).c_str(), [=](benchmark::State& state) {
+    const std::string title = name<S>(problem, o == 4 ? "map_vjp_w_new_w" : kOracleNames[o], batch, threads);
+    benchmark::RegisterBenchmark(title.c_str(), [=](benchmark::State& state) {
       const Data& d = data();
       const ScopedThreadCount at(threads);
       const auto ll = draw(d.train.size(), batch, 1), ul = draw(d.validation.size(), batch, 2);
       const double pc = kFeatures * kClasses, b = static_cast<double>(ll.size()), bu = static_cast<double>(ul.size());
       double poisoned_in_batch = 0;
       for (auto id : ll) poisoned_in_batch += id < static_cast<SampleId>(kPoisoned);
-      const double flops[] = {4 * b * pc, 6 * b * pc,
-                              poisoning ? 4 * b * pc + 4 * poisoned_in_batch * pc : 0.0, 4 * bu * pc};
+      const double flops[] = {4 * b * pc, (poisoning ? 6 : 4) * b * pc,
+                              poisoning ? 4 * b * pc + 4 * poisoned_in_batch * pc : 0.0, 4 * bu * pc, 6 * b * pc};
       const double rows = o == kOuter ? bu : (o == kVjpLambda && !poisoning ? 0.0 : b);
       const Work work{flops[o], rows * kFeatures * sizeof(S)};
       if (poisoning) {
@@ -183,8 +188,20 @@ void register_softmax(const char* problem, Index batch) {
         const auto& p = shared_problem<MinimizationAdapter<LogisticHO<S>>>([&] {
           return MinimizationAdapter<LogisticHO<S>>(LogisticHO<S>(d.train, d.validation, d.test), S(0.05));
         });
-        time_oracle(state, p, static_cast<Oracle>(o), ll, ul, random<S>(p.dim_w(), 0.01, 3),
-                    Vector<S>::Constant(p.dim_lambda(), S(-4)));
+        const Vector<S> lambda = Vector<S>::Constant(p.dim_lambda(), S(-4));
+        if (o < 4) {
+          time_oracle(state, p, static_cast<Oracle>(o), ll, ul, random<S>(p.dim_w(), 0.01, 3), lambda);
+        } else {
+          const Vector<S> ws[] = {random<S>(p.dim_w(), 0.01, 3), random<S>(p.dim_w(), 0.01, 5)};
+          const Vector<S> u = random<S>(p.dim_w(), 1.0, 9);
+          Vector<S> out(p.dim_w());
+          int k = 0;
+          p.map_vjp_w(ws[0], lambda, u, ll, out);  // scratch memory and P's buffer, as time_oracle's first call
+          for (auto _ : state) {
+            p.map_vjp_w(ws[k ^= 1], lambda, u, ll, out);
+            benchmark::ClobberMemory();
+          }
+        }
       }
       report<S>(state, work, threads);
     })->Unit(benchmark::kMillisecond)->UseRealTime();

@@ -13,6 +13,7 @@
 #include "bilevel/problems/data_poisoning.hpp"
 #include "bilevel/problems/equilibrium.hpp"
 #include "bilevel/problems/finite_difference.hpp"
+#include "bilevel/problems/hyper_cleaning.hpp"
 #include "bilevel/problems/linear_softmax.hpp"
 #include "bilevel/problems/logistic_ho.hpp"
 #include "bilevel/problems/meta_learning.hpp"
@@ -139,6 +140,62 @@ TEST(ParallelOracles, LogisticHoOraclesOfSeveralChunksPassFiniteDifferences) {
   const auto report = check_minimization_oracles(p, random_vector(p.dim_w(), 0.05, 3),
                                                  random_vector(p.dim_lambda(), 0.5, 4), all, val);
   EXPECT_TRUE(report.passed()) << report.summary();
+}
+
+// logistic-ho and hyper-cleaning keep P = softmax(X W) of their last Hessian-vector product
+// (softmax::KeptProbabilities) for the next one at the same W and batch. Every product, found or
+// computed, has the bits of a fresh problem's: at the same W and batch with another direction; after
+// one entry of W changed in place (the same memory, as a solver's steps change it); after one id of
+// the batch changed; and alternating between a minibatch and the full batch, at one and two threads.
+// A P kept for the old W or batch would give that W's or batch's products.
+template <class Make>
+void expect_kept_probabilities_give_a_fresh_problems_bits(Make make, const Vector<double>& lambda) {
+  const auto reference = make();
+  const Index dim = reference.dim_w();
+  const Vector<double> u1 = random_vector(dim, 1.0, 11), u2 = random_vector(dim, 1.0, 12);
+  std::vector<SampleId> minibatch = scattered_ids(150);
+  const std::vector<SampleId> all = all_ids(reference.ll_population());
+  auto hvp = [&](const auto& p, const Vector<double>& w, const Vector<double>& u, Batch batch) {
+    Vector<double> out(dim);
+    p.ll_hvp(w, lambda, u, batch, out);
+    return out;
+  };
+  for (const int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    const ScopedThreadCount at(threads);
+    const auto p = make();
+    Vector<double> w = random_vector(dim, 0.05, 13);
+    EXPECT_EQ(hvp(p, w, u1, minibatch), hvp(make(), w, u1, minibatch));
+    const Vector<double> found = hvp(p, w, u2, minibatch);
+    EXPECT_EQ(found, hvp(make(), w, u2, minibatch));
+    w(3 * 784 + 14 * 28 + 14) += 0.25;  // the centre pixel's weight of class 3 (the corners are 0 in every image)
+    const Vector<double> after_w = hvp(p, w, u2, minibatch);
+    EXPECT_EQ(after_w, hvp(make(), w, u2, minibatch));
+    EXPECT_NE(after_w, found);
+    minibatch.back() = minibatch.back() == 1 ? 8 : 1;  // 1 and 8 are not among (37 i) mod 200, i < 150
+    const Vector<double> after_batch = hvp(p, w, u2, minibatch);
+    EXPECT_EQ(after_batch, hvp(make(), w, u2, minibatch));
+    EXPECT_NE(after_batch, after_w);
+    for (int round = 0; round < 2; ++round) {
+      EXPECT_EQ(hvp(p, w, u1, all), hvp(make(), w, u1, all));
+      EXPECT_EQ(hvp(p, w, u2, all), hvp(make(), w, u2, all));
+      EXPECT_EQ(hvp(p, w, u1, minibatch), hvp(make(), w, u1, minibatch));
+    }
+  }
+}
+
+TEST(ParallelOracles, LogisticHoKeptProbabilitiesGiveAFreshProblemsBits) {
+  const FixtureSplits s = fixture_splits();
+  expect_kept_probabilities_give_a_fresh_problems_bits(
+      [&] { return LogisticHO<double>(fashion200(), s.validation, s.test); }, random_vector(784, 0.5, 14));
+}
+
+TEST(ParallelOracles, HyperCleaningKeptProbabilitiesGiveAFreshProblemsBits) {
+  const FixtureSplits s = fixture_splits();
+  Dataset train = fashion200();
+  const std::vector<bool> corrupted = corrupt_labels(train, 0.4, 3);
+  expect_kept_probabilities_give_a_fresh_problems_bits(
+      [&] { return HyperCleaning<double>(train, corrupted, s.validation, s.test); }, random_vector(200, 1.0, 14));
 }
 
 // data-poisoning with all 200 fixture images as training set, the first 150 poisoned: the noisy copies

@@ -74,7 +74,8 @@ class HyperCleaning {
     const auto W = weights(w), U = weights(u);
     const Gathered g = gather(lambda, batch);
     auto h = softmax::weights_out<S>(out, train_.x.cols(), classes_);
-    softmax::hessian_vector<S>(g.x, g.y, W, U, h, g.a);
+    probabilities_.find(W, batch);  // P depends on W and the rows only: the weights a come after it
+    softmax::hessian_vector<S>(g.x, g.y, W, U, h, g.a, &probabilities_);
     h += static_cast<S>(2 * c_) * U;
   }
 
@@ -156,6 +157,8 @@ class HyperCleaning {
   std::vector<bool> corrupted_;
   softmax::Split<S> validation_, test_;
   std::shared_ptr<const ConstraintSet<S>> constraint_;
+  // P of the last Hessian-vector product's W and batch, for the next one at the same (the LS's steps).
+  mutable softmax::KeptProbabilities<S> probabilities_;
 };
 
 }  // namespace bilevel

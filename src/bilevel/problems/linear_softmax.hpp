@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -152,14 +153,56 @@ void apply_softmax_jacobian(const Eigen::Ref<const Matrix<S>>& p, Eigen::Ref<Mat
   a.array() -= p.array().colwise() * rows.col(0).array();  // - P o rowsum
 }
 
+// P = softmax(X W) of one batch at one W, kept from one Hessian-vector product to the next. A linear
+// system's steps (the LS by CG or fixed-point iterations on a full batch, the CG inside each of
+// evaluation's Newton steps) multiply by the Hessian at one W on one batch again and again, and X W is
+// one of the three row-products of each. The key is W's bytes and the batch's ids, so a product that
+// finds P gives the bits of one that computes it (the same rows cut into the same chunks and blocks).
+// One entry: a problem keeps one (mutable) for its training rows. Buffers keep their capacity, so a
+// run that alternates between a minibatch and evaluation's full batch allocates nothing after the first.
+template <class S>
+class KeptProbabilities {
+ public:
+  // Makes (w, batch) the key; true when P of that key is here (ready()). Otherwise the next
+  // hessian_vector() with this object writes it.
+  bool find(const ConstWeights<S>& w, Batch batch) {
+    const auto w_size = static_cast<std::size_t>(w.size());
+    if (written_ && w_.size() == w_size && batch_.size() == batch.size() &&
+        std::equal(batch.begin(), batch.end(), batch_.begin()) &&
+        std::memcmp(w_.data(), w.data(), sizeof(S) * w_size) == 0)  // bits: -0 is not 0 here
+      return true;
+    written_ = false;
+    w_.assign(w.data(), w.data() + w.size());
+    batch_.assign(batch.begin(), batch.end());
+    rows_ = static_cast<Index>(batch.size());
+    classes_ = w.cols();
+    p_.resize(static_cast<std::size_t>(rows_ * classes_));
+    return false;
+  }
+  bool ready() const { return written_; }
+  // Rows [begin, begin + n) of P (rows by batch position, column-major over the whole batch).
+  auto rows(Index begin, Index n) { return Eigen::Map<Matrix<S>>(p_.data(), rows_, classes_).middleRows(begin, n); }
+  void written() { written_ = true; }
+
+ private:
+  bool written_ = false;  // P holds the key's probabilities
+  std::vector<S> w_;
+  std::vector<SampleId> batch_;
+  Index rows_ = 0, classes_ = 0;
+  std::vector<S> p_;  // rows_ x classes_, column-major
+};
+
 // H U = X^T diag(a) (P o Z_U - P o rowsum(P o Z_U)) / n, the Hessian of the mean (weighted) loss in W
-// applied to U. Parallel over row chunks, blocks of rows as loss_and_grad.
+// applied to U. Parallel over row chunks, blocks of rows as loss_and_grad. With `kept` (whose find() was
+// called for this W and batch): P is read from it when ready, else computed and written into it.
 template <class S>
 void hessian_vector(const Rows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w,
-                    const ConstWeights<S>& u, MatrixOut<S> out, ExampleWeights<S> a = {}) {
+                    const ConstWeights<S>& u, MatrixOut<S> out, ExampleWeights<S> a = {},
+                    KeptProbabilities<S>* kept = nullptr) {
   struct Parts;
   struct Probabilities;
   struct Curvature;
+  const bool reuse = kept != nullptr && kept->ready();
   const RowChunks chunks = softmax_chunks(x.rows());
   auto parts = scratch_matrix<Parts, S>(w.size(), chunks.count);  // one column per chunk
   for_each_chunk(chunks, [&](Index c, Index chunk_begin, Index chunk_rows) {
@@ -168,16 +211,22 @@ void hessian_vector(const Rows<S>& x, std::span<const std::int32_t> y, const Con
     for_each_block(chunk_rows, [&](Index offset, Index rows) {
       const Index begin = chunk_begin + offset;
       const Rows<S> xb = x.middle(begin, rows);
-      auto p = scratch_matrix<Probabilities, S>(rows, w.cols());
-      thin::times(xb, w, p);
-      softmax_rows<S>(p, y.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows)));
       auto zu = scratch_matrix<Curvature, S>(rows, w.cols());
       thin::times(xb, u, zu);
-      apply_softmax_jacobian<S>(p, zu);
+      if (reuse) {
+        apply_softmax_jacobian<S>(kept->rows(begin, rows), zu);
+      } else {
+        auto p = scratch_matrix<Probabilities, S>(rows, w.cols());
+        thin::times(xb, w, p);
+        softmax_rows<S>(p, y.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(rows)));
+        if (kept) kept->rows(begin, rows) = p;
+        apply_softmax_jacobian<S>(p, zu);
+      }
       if (!a.empty()) zu.array().colwise() *= Eigen::Map<const Vector<S>>(a.data() + begin, rows).array();
       thin::add_transpose_times(xb, zu, part);
     });
   });
+  if (kept && !reuse) kept->written();
   assign_divided<S>(out, sum_columns_in_order(parts), static_cast<S>(x.rows()));
 }
 

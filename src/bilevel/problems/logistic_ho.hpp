@@ -83,8 +83,9 @@ class LogisticHO {
   void ll_hvp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch, VectorRef<S> out) const {
     const auto W = weights(w), U = weights(u);
     auto h = softmax::weights_out<S>(out, features(), classes_);
+    probabilities_.find(W, batch);
     with_rows(batch, [&](const auto& x, std::span<const std::int32_t> y) {
-      softmax::hessian_vector<S>(x, y, W, U, h);
+      softmax::hessian_vector<S>(x, y, W, U, h, {}, &probabilities_);
       return S(0);
     });
     add_scaled_rows(lambda, U, h);
@@ -149,6 +150,8 @@ class LogisticHO {
   softmax::Split<S> train_;
   softmax::Split<S> validation_, test_;
   std::shared_ptr<const ConstraintSet<S>> constraint_;
+  // P of the last Hessian-vector product's W and batch, for the next one at the same (the LS's steps).
+  mutable softmax::KeptProbabilities<S> probabilities_;
 };
 
 }  // namespace bilevel
