@@ -252,13 +252,17 @@ void register_equilibrium(Index batch) {
 
 // The thin products behind every softmax oracle (core/thin_products.hpp) against Eigen's GEMM on the
 // same operands: Z = X W and G = X^T P with X the batch's rows of Fashion-MNIST (784 features) and 10
-// columns, 2 b 784 10 flops each, one thread.
+// columns, 2 b 784 10 flops each, one thread. X^T P also by both of its kernels ("rows": groups of
+// rows, the one used without AVX-512; "columns": passes down the rows, used with it), whichever the
+// target uses.
 template <class S>
 void register_products(Index batch) {
   for (const char* product : {"x_times_w", "xt_times_p"})
-    for (const char* by : {"thin", "eigen"}) {
-      const std::string title = fmt::format("products/{}/{}/{}/batch:{}", product, sizeof(S) == 4 ? "float" : "double", by, batch);
+    for (const char* by : {"thin", "eigen", "rows", "columns"}) {
       const bool transpose = product[1] == 't', thin = by[0] == 't';
+      const bool rows = by[0] == 'r', columns = by[0] == 'c';
+      if ((rows || columns) && !transpose) continue;
+      const std::string title = fmt::format("products/{}/{}/{}/batch:{}", product, sizeof(S) == 4 ? "float" : "double", by, batch);
       benchmark::RegisterBenchmark(title.c_str(), [=](benchmark::State& state) {
         const RowMatrix<S> x = data().train.x.topRows(batch).template cast<S>();
         const Matrix<S> m = Eigen::Map<const Matrix<S>>(random<S>(784 * 10, 0.01, 3).data(), 784, 10);
@@ -268,6 +272,13 @@ void register_products(Index batch) {
           if (transpose && thin) {
             g.setZero();
             thin::add_transpose_times<S>(x, p, g);
+          } else if (rows || columns) {
+            g.setZero();
+            const thin::RowView<S> view(x);
+            if (rows)
+              thin::detail::add_transpose_times_by_rows<S>(view, p.data(), batch, 10, g.data(), 784);
+            else
+              thin::detail::add_transpose_times_by_columns<S>(view, p.data(), batch, 10, g.data(), 784);
           } else if (transpose) {
             g.noalias() = x.transpose() * p;
           } else if (thin) {

@@ -91,6 +91,32 @@ TEST(ThinProducts, ARowsProductHasTheSameBitsInAnyGroup) {
   }
 }
 
+// Both kernels of G += X^T P (passes down the rows, used with AVX-512; groups of rows, used without)
+// add each entry's products in row order, so they give the same bits: on every shape class of either
+// (groups of rows and their tail of 1 to 3, vectors of columns and the scalar tail, blocks of columns
+// of P and their tail), in both precisions, through a view of chosen rows.
+template <class S>
+void expect_the_transpose_kernels_agree() {
+  for (Index rows : {1, 3, 4, 7, 130})
+    for (Index d : {1, 7, 16, 23, 40, 789})
+      for (Index c : {1, 4, 10, 13}) {
+        const RowMatrix<S> data = gaussian_matrix<RowMatrix<S>>(rows + 5, d, 20 + static_cast<std::uint64_t>(rows * d));
+        std::vector<SampleId> ids(static_cast<std::size_t>(rows));
+        for (Index i = 0; i < rows; ++i) ids[static_cast<std::size_t>(i)] = static_cast<SampleId>((7 * i + 3) % (rows + 5));
+        const thin::RowView<S> x(data.data(), d, d, rows, ids.data());
+        const Matrix<S> p = gaussian_matrix<Matrix<S>>(rows, c, 21 + static_cast<std::uint64_t>(c));
+        Matrix<S> by_rows = gaussian_matrix<Matrix<S>>(d, c, 22), by_columns = by_rows;
+        thin::detail::add_transpose_times_by_rows<S>(x, p.data(), rows, c, by_rows.data(), d);
+        thin::detail::add_transpose_times_by_columns<S>(x, p.data(), rows, c, by_columns.data(), d);
+        EXPECT_EQ(by_rows, by_columns) << rows << " x " << d << ", " << c << " columns";
+      }
+}
+
+TEST(ThinProducts, TheTwoTransposeKernelsGiveTheSameBits) {
+  expect_the_transpose_kernels_agree<float>();
+  expect_the_transpose_kernels_agree<double>();
+}
+
 // The products through `view` (x.cols() = 37) equal those of `gathered`, the rows it names copied into
 // one matrix, and its middle(2, 3) selects rows 2..4 of the view.
 void expect_the_products_of(const thin::RowView<double>& view, const RowMatrix<double>& gathered) {

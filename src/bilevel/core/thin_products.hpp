@@ -18,6 +18,7 @@
 // kTimesRows). The summation order depends only on the shapes and the target, never on the thread count
 // (core/parallel.hpp).
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <type_traits>
 
@@ -55,6 +56,19 @@ inline Vec<S> load(const S* p) {
 template <class S>
 inline void store(S* p, const Vec<S>& v) {
   std::memcpy(p, &v, sizeof v);
+}
+
+// a * b + c for the scalar tails, rounded as the vector sums are: once, where the target has FMA (where
+// GCC contracts the vectors' a * b + c to multiply-adds, but a tail loop that is one sum down the rows
+// is a reduction it vectorizes in order, products in vectors and then unfused adds: the two X^T P
+// kernels then differed in the last bits of the tail columns); twice otherwise, as the vectors are.
+template <class S>
+inline S multiply_add(S a, S b, S c) {
+#if defined(__FMA__)
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
 }
 
 // Sum of the lanes by halving (a fixed tree, so a fixed rounding).
@@ -141,7 +155,7 @@ inline void rows_times_columns(const S* const* x, const S* const* ahead, Index d
   for (int r = 0; r < R; ++r)
     for (int k = 0; k < C; ++k) {
       S s = sum_lanes<S>(acc[r][k]);
-      for (Index t = j; t < d; ++t) s += x[r][t] * m[k * ldm + t];
+      for (Index t = j; t < d; ++t) s = multiply_add(x[r][t], m[k * ldm + t], s);
       z[k * ldz + r] = s;
     }
 }
@@ -167,21 +181,70 @@ inline void add_columns_times(const RowView<S>& x, Index j, const S* p, Index ld
     for (int k = 0; k < C; ++k) store(g + k * ldg + a * L, acc[a][k]);
 }
 
+// G(j, k) += sum_r X(r, j) P(r, k) for R rows of X at once (x[r], their entries of P in pr[r][k]) and
+// C columns of P, over all d columns of X: J vectors of each row in registers, then for each column k
+// of P a load of G, R multiply-adds and a store. G passes through L1 once per group of rows, where
+// the column passes above go down the rows once per vector of columns, a cache line per row and
+// pass. Each entry of G takes its rows' products one by one in row order, as above: the same bits.
+template <class S, int R, int J, int C>
+inline void add_rows_times(const S* const* x, const S (*pr)[C], Index d, S* g, Index ldg) {
+  constexpr int L = Lanes<S>::kCount;
+  Index j = 0;
+  for (; j + J * L <= d; j += J * L) {
+    Vec<S> xa[R][J];
+    for (int r = 0; r < R; ++r)
+      for (int a = 0; a < J; ++a) xa[r][a] = load(x[r] + j + a * L);
+    S* gk = g + j;
+    // Unrolled: the loop over k left GCC short of general registers, its counter on the stack.
+#pragma GCC unroll 16
+    for (int k = 0; k < C; ++k, gk += ldg) {
+      Vec<S> acc[J];
+      for (int a = 0; a < J; ++a) acc[a] = load(gk + a * L);
+      for (int r = 0; r < R; ++r)
+        for (int a = 0; a < J; ++a) acc[a] += xa[r][a] * pr[r][k];
+      for (int a = 0; a < J; ++a) store(gk + a * L, acc[a]);
+    }
+  }
+  for (; j + L <= d; j += L) {
+    Vec<S> xa[R];
+    for (int r = 0; r < R; ++r) xa[r] = load(x[r] + j);
+    S* gk = g + j;
+    for (int k = 0; k < C; ++k, gk += ldg) {
+      Vec<S> acc = load(gk);
+      for (int r = 0; r < R; ++r) acc += xa[r] * pr[r][k];
+      store(gk, acc);
+    }
+  }
+  for (; j < d; ++j)  // the last d mod L columns of X, one by one
+    for (int k = 0; k < C; ++k) {
+      S s = g[k * ldg + j];
+      for (int r = 0; r < R; ++r) s = multiply_add(x[r][j], pr[r][k], s);
+      g[k * ldg + j] = s;
+    }
+}
+
 // Blocks of the kernels, about the most sums the vector registers hold beside the vectors they
-// multiply. With AVX-512's 32: X^T P takes 2 vectors of columns of X against 10 columns of P (20 sums);
-// X M takes 5 rows against 5 columns of M (25 sums from 10 loads, where 2 rows x 10 columns made 20 sums
-// from 22 loads, GCC folding each load of M into both FMAs: docs/performance.md, "X M by groups of 5
-// rows"). With 16 (AVX2): 1 vector against 10 columns of P (one pass down the rows; 2 vectors against
-// 5 columns, two passes, were slower: "Without AVX-512"), and 2 rows against 5 columns of M (10 sums,
-// 2 vectors of X and the column of M: 13 registers).
+// multiply. With AVX-512's 32: X^T P goes down the rows with 2 vectors of columns of X against 10
+// columns of P (20 sums); X M takes 5 rows against 5 columns of M (25 sums from 10 loads, where 2 rows
+// x 10 columns made 20 sums from 22 loads, GCC folding each load of M into both FMAs:
+// docs/performance.md, "X M by groups of 5 rows"). With 16 (AVX2): X^T P takes groups of 4 rows, 2
+// vectors of each (8 registers) against a column of P at a time (add_rows_times: on a Zen 3 the pair
+// X M, X^T P ran 1.3-1.6x faster than with column passes of 1 vector against 10 columns of P, which
+// were limited by reading each row's cache line in another pass: "X^T P by groups of rows"), and X M
+// takes 2 rows against 5 columns of M (10 sums, 2 vectors of X and the column of M: 13 registers).
+// The column passes stay where AVX-512 holds 20 sums: the row groups were not measured there.
 #if defined(__AVX512F__)
-inline constexpr int kTransposeVectors = 2;
+inline constexpr bool kTransposeByRows = false;
+inline constexpr int kColumnPassVectors = 2;
 inline constexpr int kTimesRows = 5;
 #else
-inline constexpr int kTransposeVectors = 1;
+inline constexpr bool kTransposeByRows = true;
+inline constexpr int kColumnPassVectors = 1;
 inline constexpr int kTimesRows = 2;
 #endif
 inline constexpr int kTransposeColumns = 10;
+inline constexpr int kRowGroupRows = 4;     // add_rows_times: rows per group
+inline constexpr int kRowGroupVectors = 2;  // and vectors of each row at a time
 inline constexpr int kTimesColumns = 5;
 // X M takes the rows kTimesRowBlock at a time (8 groups of 5, 125 kB of Fashion-MNIST rows: in L2
 // when the next block of columns of M reads them again).
@@ -233,28 +296,67 @@ void times(const RowView<S>& x, const S* m, Index ldm, Index c, S* z, Index ldz)
   }
 }
 
-// G += X^T P: P is x.rows x c with column stride ldp, G is x.cols x c with column stride ldg.
+namespace detail {
+
+// G += X^T P by passes down the rows, kColumnPassVectors vectors of columns of X at a time.
 template <class S>
-void add_transpose_times(const RowView<S>& x, const S* p, Index ldp, Index c, S* g, Index ldg) {
+void add_transpose_times_by_columns(const RowView<S>& x, const S* p, Index ldp, Index c, S* g, Index ldg) {
   constexpr int L = Lanes<S>::kCount;
   const Index d = x.cols;
-  for (Index k0 = 0; k0 < c; k0 += detail::kTransposeColumns) {
-    const Index ck = std::min<Index>(detail::kTransposeColumns, c - k0);
+  for (Index k0 = 0; k0 < c; k0 += kTransposeColumns) {
     const S* pk = p + k0 * ldp;
     S* gk = g + k0 * ldg;
-    detail::with_count<detail::kTransposeColumns>(ck, [&]<int C>() {
+    with_count<kTransposeColumns>(c - k0, [&]<int C>() {
       Index j = 0;
-      constexpr int J = detail::kTransposeVectors;
-      for (; j + J * L <= d; j += J * L) detail::add_columns_times<S, J, C>(x, j, pk, ldp, gk + j, ldg);
-      for (; j + L <= d; j += L) detail::add_columns_times<S, 1, C>(x, j, pk, ldp, gk + j, ldg);
+      constexpr int J = kColumnPassVectors;
+      for (; j + J * L <= d; j += J * L) add_columns_times<S, J, C>(x, j, pk, ldp, gk + j, ldg);
+      for (; j + L <= d; j += L) add_columns_times<S, 1, C>(x, j, pk, ldp, gk + j, ldg);
       for (; j < d; ++j)  // the last d mod L columns of X, one by one
         for (int k = 0; k < C; ++k) {
           S s = gk[k * ldg + j];
-          for (Index i = 0; i < x.rows(); ++i) s += x.row(i)[j] * pk[k * ldp + i];
+          for (Index i = 0; i < x.rows(); ++i) s = multiply_add(x.row(i)[j], pk[k * ldp + i], s);
           gk[k * ldg + j] = s;
         }
     });
   }
+}
+
+// G += X^T P by groups of kRowGroupRows rows (add_rows_times), the last rows mod kRowGroupRows in
+// one smaller group.
+template <class S>
+void add_transpose_times_by_rows(const RowView<S>& x, const S* p, Index ldp, Index c, S* g, Index ldg) {
+  constexpr int R = kRowGroupRows;
+  const Index rows = x.rows(), d = x.cols;
+  for (Index k0 = 0; k0 < c; k0 += kTransposeColumns) {
+    const S* pk = p + k0 * ldp;
+    S* gk = g + k0 * ldg;
+    with_count<kTransposeColumns>(c - k0, [&]<int C>() {
+      const auto group = [&]<int T>(Index i) {
+        const S* xr[T];
+        S pr[T][C];
+        for (int r = 0; r < T; ++r) {
+          xr[r] = x.row(i + r);
+          for (int k = 0; k < C; ++k) pr[r][k] = pk[k * ldp + i + r];
+        }
+        add_rows_times<S, T, kRowGroupVectors, C>(xr, pr, d, gk, ldg);
+      };
+      Index i = 0;
+      for (; i + R <= rows; i += R) group.template operator()<R>(i);
+      if (i < rows) with_count<R - 1>(rows - i, [&]<int T>() { group.template operator()<T>(i); });
+    });
+  }
+}
+
+}  // namespace detail
+
+// G += X^T P: P is x.rows x c with column stride ldp, G is x.cols x c with column stride ldg. Each
+// entry of G adds its rows' products in row order, whatever the kernel or its blocks.
+template <class S>
+void add_transpose_times(const RowView<S>& x, const S* p, Index ldp, Index c, S* g, Index ldg) {
+  if constexpr (detail::kTransposeByRows)
+    detail::add_transpose_times_by_rows(x, p, ldp, c, g, ldg);
+  else
+    detail::add_transpose_times_by_columns(x, p, ldp, c, g, ldg);
 }
 
 // The same with M, Z, P and G as column-major Eigen objects.
