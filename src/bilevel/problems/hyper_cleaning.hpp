@@ -74,7 +74,7 @@ class HyperCleaning {
     const auto W = weights(w), U = weights(u);
     const Gathered g = gather(lambda, batch);
     auto h = softmax::weights_out<S>(out, train_.x.cols(), classes_);
-    probabilities_.find(W, batch);  // P depends on W and the rows only: the weights a come after it
+    probabilities_.select(W, batch);  // P depends on W and the rows only: the weights a come after it
     softmax::hessian_vector<S>(g.x, g.y, W, U, h, g.a, &probabilities_);
     h += static_cast<S>(2 * c_) * U;
   }

@@ -163,21 +163,20 @@ void apply_softmax_jacobian(const Eigen::Ref<const Matrix<S>>& p, Eigen::Ref<Mat
 template <class S>
 class KeptProbabilities {
  public:
-  // Makes (w, batch) the key; true when P of that key is here (ready()). Otherwise the next
+  // Makes (w, batch) the key. P stays ready() if it is that key's; otherwise the next
   // hessian_vector() with this object writes it.
-  bool find(const ConstWeights<S>& w, Batch batch) {
+  void select(const ConstWeights<S>& w, Batch batch) {
     const auto w_size = static_cast<std::size_t>(w.size());
     if (written_ && w_.size() == w_size && batch_.size() == batch.size() &&
         std::equal(batch.begin(), batch.end(), batch_.begin()) &&
         std::memcmp(w_.data(), w.data(), sizeof(S) * w_size) == 0)  // bits: -0 is not 0 here
-      return true;
+      return;
     written_ = false;
     w_.assign(w.data(), w.data() + w.size());
     batch_.assign(batch.begin(), batch.end());
     rows_ = static_cast<Index>(batch.size());
     classes_ = w.cols();
     p_.resize(static_cast<std::size_t>(rows_ * classes_));
-    return false;
   }
   bool ready() const { return written_; }
   // Rows [begin, begin + n) of P (rows by batch position, column-major over the whole batch).
@@ -193,7 +192,7 @@ class KeptProbabilities {
 };
 
 // H U = X^T diag(a) (P o Z_U - P o rowsum(P o Z_U)) / n, the Hessian of the mean (weighted) loss in W
-// applied to U. Parallel over row chunks, blocks of rows as loss_and_grad. With `kept` (whose find() was
+// applied to U. Parallel over row chunks, blocks of rows as loss_and_grad. With `kept` (whose select() was
 // called for this W and batch): P is read from it when ready, else computed and written into it.
 template <class S>
 void hessian_vector(const Rows<S>& x, std::span<const std::int32_t> y, const ConstWeights<S>& w,

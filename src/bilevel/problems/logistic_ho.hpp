@@ -83,7 +83,7 @@ class LogisticHO {
   void ll_hvp(ConstVectorRef<S> w, ConstVectorRef<S> lambda, ConstVectorRef<S> u, Batch batch, VectorRef<S> out) const {
     const auto W = weights(w), U = weights(u);
     auto h = softmax::weights_out<S>(out, features(), classes_);
-    probabilities_.find(W, batch);
+    probabilities_.select(W, batch);
     with_rows(batch, [&](const auto& x, std::span<const std::int32_t> y) {
       softmax::hessian_vector<S>(x, y, W, U, h, {}, &probabilities_);
       return S(0);
