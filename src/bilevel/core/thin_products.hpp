@@ -184,8 +184,9 @@ inline void add_columns_times(const RowView<S>& x, Index j, const S* p, Index ld
 // G(j, k) += sum_r X(r, j) P(r, k) for R rows of X at once (x[r], their entries of P in pr[r][k]) and
 // C columns of P, over all d columns of X: J vectors of each row in registers, then for each column k
 // of P a load of G, R multiply-adds and a store. G passes through L1 once per group of rows, where
-// the column passes above go down the rows once per vector of columns, a cache line per row and
-// pass. Each entry of G takes its rows' products one by one in row order, as above: the same bits.
+// the passes above go down all the rows once per J vectors of columns, reading J vectors of each
+// row per pass. Each entry of G takes its rows' products one by one in row order, as above: the
+// same bits.
 template <class S, int R, int J, int C>
 inline void add_rows_times(const S* const* x, const S (*pr)[C], Index d, S* g, Index ldg) {
   constexpr int L = Lanes<S>::kCount;
@@ -228,9 +229,10 @@ inline void add_rows_times(const S* const* x, const S (*pr)[C], Index d, S* g, I
 // columns of P (20 sums); X M takes 5 rows against 5 columns of M (25 sums from 10 loads, where 2 rows
 // x 10 columns made 20 sums from 22 loads, GCC folding each load of M into both FMAs:
 // docs/performance.md, "X M by groups of 5 rows"). With 16 (AVX2): X^T P takes groups of 4 rows, 2
-// vectors of each (8 registers) against a column of P at a time (add_rows_times: on a Zen 3 the pair
-// X M, X^T P ran 1.3-1.6x faster than with column passes of 1 vector against 10 columns of P, which
-// were limited by reading each row's cache line in another pass: "X^T P by groups of rows"), and X M
+// vectors of each (8 registers) against a column of P at a time (add_rows_times: on a Zen 3, X^T P
+// alone ran 1.3-1.6x faster at 64-256 rows and 2.7-6.6x at 4 096-60 000 rows than with passes down
+// the rows of 1 vector against 10 columns of P, which read each row's cache lines in separate
+// passes: docs/performance.md, "X^T P by groups of rows"), and X M
 // takes 2 rows against 5 columns of M (10 sums, 2 vectors of X and the column of M: 13 registers).
 // The column passes stay where AVX-512 holds 20 sums: the row groups were not measured there.
 #if defined(__AVX512F__)
