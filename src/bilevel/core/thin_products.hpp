@@ -181,47 +181,28 @@ inline void add_columns_times(const RowView<S>& x, Index j, const S* p, Index ld
     for (int k = 0; k < C; ++k) store(g + k * ldg + a * L, acc[a][k]);
 }
 
-// G(j, k) += sum_r X(r, j) P(r, k) for R rows of X at once (x[r], their entries of P in pr[r][k]) and
-// C columns of P, over all d columns of X: J vectors of each row in registers, then for each column k
-// of P a load of G, R multiply-adds and a store. G passes through L1 once per group of rows, where
-// the passes above go down all the rows once per J vectors of columns, reading J vectors of each
-// row per pass. Each entry of G takes its rows' products one by one in row order, as above: the
-// same bits.
+// G(j.., k) += sum_r X(r, j..) P(r, k) for R rows of X at once (x[r], their entries of P in pr[r][k]),
+// J vectors of columns of X starting at column j, and C columns of P: the J vectors of each row in
+// registers, then for each column k of P a load of G, R multiply-adds and a store. A group of rows
+// takes G through L1 once, where the passes above go down all the rows once per J vectors of
+// columns, reading J vectors of each row per pass. Each entry of G takes its rows' products one by
+// one in row order, as above: the same bits.
 template <class S, int R, int J, int C>
-inline void add_rows_times(const S* const* x, const S (*pr)[C], Index d, S* g, Index ldg) {
+inline void add_rows_times(const S* const* x, const S (*pr)[C], Index j, S* g, Index ldg) {
   constexpr int L = Lanes<S>::kCount;
-  Index j = 0;
-  for (; j + J * L <= d; j += J * L) {
-    Vec<S> xa[R][J];
-    for (int r = 0; r < R; ++r)
-      for (int a = 0; a < J; ++a) xa[r][a] = load(x[r] + j + a * L);
-    S* gk = g + j;
-    // Unrolled: the loop over k left GCC short of general registers, its counter on the stack.
+  Vec<S> xa[R][J];
+  for (int r = 0; r < R; ++r)
+    for (int a = 0; a < J; ++a) xa[r][a] = load(x[r] + j + a * L);
+  S* gk = g + j;
+  // Unrolled: the loop over k left GCC short of general registers, its counter on the stack.
 #pragma GCC unroll 16
-    for (int k = 0; k < C; ++k, gk += ldg) {
-      Vec<S> acc[J];
-      for (int a = 0; a < J; ++a) acc[a] = load(gk + a * L);
-      for (int r = 0; r < R; ++r)
-        for (int a = 0; a < J; ++a) acc[a] += xa[r][a] * pr[r][k];
-      for (int a = 0; a < J; ++a) store(gk + a * L, acc[a]);
-    }
+  for (int k = 0; k < C; ++k, gk += ldg) {
+    Vec<S> acc[J];
+    for (int a = 0; a < J; ++a) acc[a] = load(gk + a * L);
+    for (int r = 0; r < R; ++r)
+      for (int a = 0; a < J; ++a) acc[a] += xa[r][a] * pr[r][k];
+    for (int a = 0; a < J; ++a) store(gk + a * L, acc[a]);
   }
-  for (; j + L <= d; j += L) {
-    Vec<S> xa[R];
-    for (int r = 0; r < R; ++r) xa[r] = load(x[r] + j);
-    S* gk = g + j;
-    for (int k = 0; k < C; ++k, gk += ldg) {
-      Vec<S> acc = load(gk);
-      for (int r = 0; r < R; ++r) acc += xa[r] * pr[r][k];
-      store(gk, acc);
-    }
-  }
-  for (; j < d; ++j)  // the last d mod L columns of X, one by one
-    for (int k = 0; k < C; ++k) {
-      S s = g[k * ldg + j];
-      for (int r = 0; r < R; ++r) s = multiply_add(x[r][j], pr[r][k], s);
-      g[k * ldg + j] = s;
-    }
 }
 
 // Blocks of the kernels, about the most sums the vector registers hold beside the vectors they
@@ -327,7 +308,7 @@ void add_transpose_times_by_columns(const RowView<S>& x, const S* p, Index ldp, 
 // one smaller group.
 template <class S>
 void add_transpose_times_by_rows(const RowView<S>& x, const S* p, Index ldp, Index c, S* g, Index ldg) {
-  constexpr int R = kRowGroupRows;
+  constexpr int L = Lanes<S>::kCount, R = kRowGroupRows;
   const Index rows = x.rows(), d = x.cols;
   for (Index k0 = 0; k0 < c; k0 += kTransposeColumns) {
     const S* pk = p + k0 * ldp;
@@ -340,7 +321,16 @@ void add_transpose_times_by_rows(const RowView<S>& x, const S* p, Index ldp, Ind
           xr[r] = x.row(i + r);
           for (int k = 0; k < C; ++k) pr[r][k] = pk[k * ldp + i + r];
         }
-        add_rows_times<S, T, kRowGroupVectors, C>(xr, pr, d, gk, ldg);
+        Index j = 0;
+        constexpr int J = kRowGroupVectors;
+        for (; j + J * L <= d; j += J * L) add_rows_times<S, T, J, C>(xr, pr, j, gk, ldg);
+        for (; j + L <= d; j += L) add_rows_times<S, T, 1, C>(xr, pr, j, gk, ldg);
+        for (; j < d; ++j)  // the last d mod L columns of X, one by one
+          for (int k = 0; k < C; ++k) {
+            S s = gk[k * ldg + j];
+            for (int r = 0; r < T; ++r) s = multiply_add(xr[r][j], pr[r][k], s);
+            gk[k * ldg + j] = s;
+          }
       };
       Index i = 0;
       for (; i + R <= rows; i += R) group.template operator()<R>(i);
