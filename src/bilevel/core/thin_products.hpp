@@ -71,6 +71,20 @@ inline S multiply_add(S a, S b, S c) {
 #endif
 }
 
+// Keeps v in a register from here on. Where R rows multiply the same vector of M (rows_times_columns),
+// GCC folds its load into each of the R multiply-adds as a memory operand: R loads of it from L1 per
+// step instead of one, 12 loads per 10 FMAs with 2 rows x 5 columns. An empty asm that takes and
+// gives back v in an AVX register makes it load v once. Only where it was measured, AVX2 without
+// AVX-512 (on a Zen 3, X M 1.2-1.4x faster: docs/performance.md, "X M's shared loads"); a 32-byte
+// vector is two SSE registers without AVX, which the constraint cannot name.
+template <class V>
+inline void keep_in_register([[maybe_unused]] V& v) {
+#if defined(__AVX__) && !defined(__AVX512F__) && (defined(__x86_64__) || defined(__i386__))
+  static_assert(sizeof(V) <= 32);
+  asm("" : "+x"(v));
+#endif
+}
+
 // Sum of the lanes by halving (a fixed tree, so a fixed rounding).
 template <class S>
 inline S sum_lanes(const Vec<S>& v) {
@@ -148,7 +162,8 @@ inline void rows_times_columns(const S* const* x, const S* const* ahead, Index d
       __builtin_prefetch(ahead[r] + j);
     }
     for (int k = 0; k < C; ++k) {
-      const Vec<S> mk = load(m + k * ldm + j);
+      Vec<S> mk = load(m + k * ldm + j);
+      keep_in_register(mk);
       for (int r = 0; r < R; ++r) acc[r][k] += xr[r] * mk;
     }
   }
