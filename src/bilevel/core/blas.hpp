@@ -5,9 +5,13 @@
 // Why: on an AVX-512 machine measured here (docs/performance.md, "Products through OpenBLAS"),
 // OpenBLAS's AVX-512 kernels ran the equilibrium model's products (200 x 784 by 784 x 256 and the
 // like) 1.3-1.45x faster than Eigen's GEMM; on another (an Emerald Rapids) they ran at Eigen's rate.
-// Its other kernels are slower than Eigen's: AVX2 ("Haswell") 0.55-0.8x, and "Prescott" (SSE3), which
-// OpenBLAS 0.3.21 falls back to on CPUs newer than it knows (Emerald Rapids among them), 0.2x. So
-// multiply() calls OpenBLAS only when the kernels it chose at load time are AVX-512 ones, else Eigen.
+// There its AVX2 kernels ("Haswell") ran at 0.55-0.8x of Eigen's AVX-512 GEMM, and "Prescott" (SSE3),
+// which OpenBLAS 0.3.21 falls back to on CPUs newer than it knows (Emerald Rapids among them), at 0.2x.
+// Where the build has no AVX-512, Eigen's GEMM is an AVX2 one too, and OpenBLAS's AVX2 kernels beat it:
+// on a Zen 3, its "Zen" kernels 1.1-1.8x at those shapes in float, 1.1-1.75x in double, "Haswell"
+// 1.55-1.6x (docs/performance.md, "OpenBLAS's AVX2 kernels without AVX-512"). So multiply() calls
+// OpenBLAS when the kernels it chose at load time are AVX-512 ones, or AVX2 ones (Haswell, Zen) in a
+// build without AVX-512; else Eigen.
 // OPENBLAS_CORETYPE in the environment overrides OpenBLAS's choice (OPENBLAS_CORETYPE=Cooperlake on
 // such a newer CPU); blas_kernels() names what runs, so that a benchmark can say what it measured.
 //
@@ -55,17 +59,23 @@ namespace detail {
 // Initialised before main() in every program that includes this header.
 inline const bool blas_single_threaded = (openblas_set_num_threads(1), true);
 
-// Whether OpenBLAS chose AVX-512 kernels (the only ones faster than Eigen's: see above).
+// Whether OpenBLAS chose kernels faster than this build's Eigen (see above): AVX-512 ones, or AVX2 ones
+// where Eigen's vectors are no wider (no other kernels were measured faster; Sandybridge's AVX without
+// FMA, the older AMD ones and Prescott stay with Eigen).
 inline bool blas_is_fast() {
   static const bool fast = [] {
     const std::string_view core = openblas_get_corename();
-    return core == "SkylakeX" || core == "Cooperlake" || core == "SapphireRapids";
+    if (core == "SkylakeX" || core == "Cooperlake" || core == "SapphireRapids") return true;
+#if !defined(EIGEN_VECTORIZE_AVX512)
+    if (core == "Haswell" || core == "Zen") return true;
+#endif
+    return false;
   }();
   return fast;
 }
 
 // Whether a product of this many multiply-adds goes to OpenBLAS: above its small-matrix kernels (which
-// take up to 100^3, sgemm_small_kernel_permit), and only with AVX-512 kernels (see above).
+// take up to 100^3, sgemm_small_kernel_permit), and only with the kernels above.
 inline bool blas_takes(double multiply_adds) { return multiply_adds > 1e6 && blas_is_fast(); }
 }  // namespace detail
 
@@ -73,7 +83,8 @@ inline std::string blas_kernels() {
   const std::string core = openblas_get_corename();
   if (detail::blas_is_fast()) return "OpenBLAS (" + core + " kernels) above 100^3 multiply-adds, Eigen below";
   // Say who picked the slow kernels: machines have been seen with OPENBLAS_CORETYPE=Haswell set in their
-  // environment on CPUs whose own choice is an AVX-512 one.
+  // environment on CPUs whose own choice is an AVX-512 one (in a build with AVX-512, where Eigen's GEMM
+  // is faster than OpenBLAS's AVX2 kernels).
   // (OpenBLAS ignores a name it does not know, and matches the others whatever their case.)
   const char* named = std::getenv("OPENBLAS_CORETYPE");
   const auto same_name = [&core](std::string_view n) {
@@ -147,7 +158,7 @@ void blas_lower_gram(C&& c, const A& a) {
 
 // C = A B (add = false) or C += A B (add = true), for stored matrices and blocks of them (column- or
 // row-major operands; A.transpose() of a stored matrix is one). Through OpenBLAS above 100^3
-// multiply-adds when its kernels are AVX-512 ones (see above), else Eigen's product; either way no
+// multiply-adds when its kernels are faster than Eigen's (see above), else Eigen's product; either way no
 // allocation.
 template <class C, class A, class B>
 void multiply(C&& c, const A& a, const B& b, bool add = false) {
