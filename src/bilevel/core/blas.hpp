@@ -8,8 +8,9 @@
 // There its AVX2 kernels ("Haswell") ran at 0.55-0.8x of Eigen's AVX-512 GEMM, and "Prescott" (SSE3),
 // which OpenBLAS 0.3.21 falls back to on CPUs newer than it knows (Emerald Rapids among them), at 0.2x.
 // Where the build has no AVX-512, Eigen's GEMM is an AVX2 one too, and OpenBLAS's AVX2 kernels beat it:
-// on a Zen 3, its "Zen" kernels 1.1-1.8x at those shapes in float, 1.1-1.75x in double, "Haswell"
-// 1.55-1.6x (docs/performance.md, "OpenBLAS's AVX2 kernels without AVX-512"). So multiply() calls
+// on a Zen 3, its "Zen" kernels 1.1-1.7x at those shapes in float (three runs), 1.1-1.75x in double,
+// "Haswell" 1.55-1.6x in float (docs/performance.md, "OpenBLAS's AVX2 kernels without AVX-512"); the
+// model's UL iteration ran 12-15 % faster. So multiply() calls
 // OpenBLAS when the kernels it chose at load time are AVX-512 ones, or AVX2 ones (Haswell, Zen) in a
 // build without AVX-512; else Eigen.
 // OPENBLAS_CORETYPE in the environment overrides OpenBLAS's choice (OPENBLAS_CORETYPE=Cooperlake on
