@@ -75,8 +75,9 @@ inline S multiply_add(S a, S b, S c) {
 // GCC folds its load into each of the R multiply-adds as a memory operand: R loads of it from L1 per
 // step instead of one, 12 loads per 10 FMAs with 2 rows x 5 columns. An empty asm that takes and
 // gives back v in an AVX register makes it load v once. Only where it was measured, AVX2 without
-// AVX-512 (on a Zen 3, X M 1.2-1.4x faster: docs/performance.md, "X M's shared loads"); a 32-byte
-// vector is two SSE registers without AVX, which the constraint cannot name.
+// AVX-512 (on a Zen 3, X M 1.2-1.4x faster: docs/performance.md, "X M's shared loads"; GCC 12's
+// AVX-512 kernel loads each vector of M once already); a 32-byte vector is two SSE registers without
+// AVX, which the constraint cannot name.
 template <class V>
 inline void keep_in_register([[maybe_unused]] V& v) {
 #if defined(__AVX__) && !defined(__AVX512F__) && (defined(__x86_64__) || defined(__i386__))
@@ -230,7 +231,9 @@ inline void add_rows_times(const S* const* x, const S (*pr)[C], Index j, S* g, I
 // the rows of 1 vector against 10 columns of P, which read each row's cache lines in separate
 // passes: docs/performance.md, "X^T P by groups of rows"), and X M
 // takes 2 rows against 5 columns of M (10 sums, 2 vectors of X and the column of M: 13 registers).
-// The column passes stay where AVX-512 holds 20 sums: the row groups were not measured there.
+// The column passes stay where AVX-512 holds 20 sums: on a Zen 4 the row groups were as fast on the
+// oracles' blocks of up to 128 rows in cache, and faster only on rows beyond the L2 cache, which no
+// caller passes (docs/performance.md, "X^T P's two kernels with AVX-512").
 #if defined(__AVX512F__)
 inline constexpr bool kTransposeByRows = false;
 inline constexpr int kColumnPassVectors = 2;
