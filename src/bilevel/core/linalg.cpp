@@ -215,8 +215,13 @@ Index eigenpairs_above(Gram<S>& g, double bound) {
   int found = 0, info = 0, high_accuracy = 1;
   // A finite G can still overflow in the reduction (entries near the largest finite value, whose
   // squares the reflectors sum), and dstemr's bisection never ends on the NaN that leaves in T (found
-  // by fuzz_state). Such a T goes to the full decomposition below, which scales G before it starts.
-  const bool reduced = all_finite(g.diagonal) && all_finite(g.subdiagonal);
+  // by fuzz_state). Nor did it end on a finite T with entries up to 5e303 (d = 4.6e-5, 5.3e303, -1.76,
+  // 1.76; e = -2.6e149, 2.7e149, -1.02: fuzz_state again, 2026-12-08). Such a T goes to the full
+  // decomposition below, which scales G before it starts; a run's Gram matrices are of order 1.
+  constexpr double kLargestForStemr = 1e30;
+  const bool reduced = all_finite(g.diagonal) && all_finite(g.subdiagonal) &&
+                       g.diagonal.cwiseAbs().maxCoeff() <= kLargestForStemr &&
+                       g.subdiagonal.cwiseAbs().maxCoeff() <= kLargestForStemr;
   if (reduced)
     dstemr_("V", "V", &size, g.diagonal.data(), g.subdiagonal.data(), &bound, &upper, &unused, &unused, &found,
             g.values.data(), g.vectors.data(), &size, &size, g.support.data(), &high_accuracy, g.work.data(), &lwork,
