@@ -231,9 +231,10 @@ inline void add_rows_times(const S* const* x, const S (*pr)[C], Index j, S* g, I
 // the rows of 1 vector against 10 columns of P, which read each row's cache lines in separate
 // passes: docs/performance.md, "X^T P by groups of rows"), and X M
 // takes 2 rows against 5 columns of M (10 sums, 2 vectors of X and the column of M: 13 registers).
-// The column passes stay where AVX-512 holds 20 sums: on a Zen 4 the row groups were as fast on the
-// oracles' blocks of up to 128 rows in cache, and faster only on rows beyond the L2 cache, which no
-// caller passes (docs/performance.md, "X^T P's two kernels with AVX-512").
+// The column passes stay where AVX-512 holds 20 sums: on a Zen 4 the row groups were as fast in float
+// on rows in cache, as the oracles' blocks of up to 128 rows are (1.11x in double at 256 rows, not
+// tried), and 1.9-3.6x faster only on rows beyond the L2 cache, which no caller passes
+// (docs/performance.md, "X^T P's two kernels with AVX-512").
 #if defined(__AVX512F__)
 inline constexpr bool kTransposeByRows = false;
 inline constexpr int kColumnPassVectors = 2;
